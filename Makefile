@@ -1,0 +1,47 @@
+# fastbridge: two commands for a newcomer (see README):
+#   make        set up .venv with every dependency, then fine-tune the packaged MiniLM on SST-2 (the main job)
+#   make test   run every notebook (nbdev_test) and the pytest suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NB_DIRS := nbs course competitions
+RUN_DIR ?= runs/sst2-minilm
+
+.PHONY: all setup main test test-fast export clean-nbs bench
+all: main
+
+# torch and torchvision go first, pinned to the builds we test with (pip takes them from the local disk
+# where it can); then the package and its dev tools, editable, from settings.ini via setup.py.
+$(STAMP): settings.ini setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(STAMP)
+
+main: $(STAMP)
+	$(BIN)/fastbridge-sst2 train --out $(RUN_DIR)
+
+# The library in fastbridge/ must be exactly what the notebooks export; then every notebook runs as a test,
+# then pytest (exit code 5, "no tests collected", is not a failure).
+test: $(STAMP)
+	$(BIN)/nbdev_export
+	@git diff --quiet -- fastbridge || { echo "fastbridge/ differs from what nbs/ exports: run nbdev_export and commit" >&2; git diff --stat -- fastbridge >&2; exit 1; }
+	for d in $(NB_DIRS); do $(BIN)/nbdev_test --path $$d --timing || exit 1; done
+	$(BIN)/python -m pytest tests -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+
+# Quick loop while developing: skips the slow end-to-end fine-tune.
+test-fast: $(STAMP)
+	$(BIN)/nbdev_test --path nbs
+	$(BIN)/python -m pytest tests -ra -m "not slow"; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+
+export: $(STAMP)
+	$(BIN)/nbdev_export
+	for d in $(NB_DIRS); do $(BIN)/nbdev_clean --fname $$d; done
+
+bench: $(STAMP)
+	$(BIN)/python bench/throughput.py

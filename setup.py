@@ -1,0 +1,38 @@
+"Packaging for fastbridge: every setting comes from settings.ini (nbdev's single source of truth)."
+from configparser import ConfigParser
+from setuptools import setup, find_packages
+
+cfg = ConfigParser(delimiters=['='])
+cfg.read('settings.ini', encoding='utf-8')
+cfg = cfg['DEFAULT']
+
+licenses = {'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache Software License')}
+statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable']
+lic = licenses[cfg['license']]
+py_versions = '3.10 3.11 3.12 3.13'.split()
+min_python = cfg['min_python']
+
+setup(
+    name=cfg['lib_name'].replace('_', '-'),
+    version=cfg['version'],
+    description=cfg['description'],
+    author=cfg['author'], author_email=cfg['author_email'],
+    license=lic[0],
+    url=cfg['git_url'],
+    keywords=cfg['keywords'],
+    classifiers=['Development Status :: ' + statuses[int(cfg['status'])],
+                 'Intended Audience :: ' + cfg['audience'].title(),
+                 'License :: ' + lic[1],
+                 'Natural Language :: ' + cfg['language'].title()] +
+                ['Programming Language :: Python :: ' + v for v in py_versions[py_versions.index(min_python):]],
+    packages=find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
+    include_package_data=True,
+    install_requires=cfg.get('requirements', '').split(),
+    extras_require={'dev': cfg.get('dev_requirements', '').split()},
+    python_requires='>=' + min_python,
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    zip_safe=False,
+    entry_points={'console_scripts': cfg.get('console_scripts', '').split(),
+                  'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+)
