@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 NB_DIRS := nbs course competitions
 RUN_DIR ?= runs/sst2-minilm
 
-.PHONY: all setup main test test-fast export clean-nbs bench
+.PHONY: all setup main test test-fast export readme bench
 all: main
 
 # torch and torchvision go first, pinned to the builds we test with (pip takes them from the local disk
@@ -28,6 +28,7 @@ main: $(STAMP)
 
 # The library in fastbridge/ must be exactly what the notebooks export; then every notebook runs as a test,
 # then pytest (exit code 5, "no tests collected", is not a failure).
+test: export HF_HUB_OFFLINE = 1
 test: $(STAMP)
 	$(BIN)/nbdev_export
 	@git diff --quiet -- fastbridge || { echo "fastbridge/ differs from what nbs/ exports: run nbdev_export and commit" >&2; git diff --stat -- fastbridge >&2; exit 1; }
@@ -35,13 +36,21 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
 # Quick loop while developing: skips the slow end-to-end fine-tune.
+test-fast: export HF_HUB_OFFLINE = 1
 test-fast: $(STAMP)
 	$(BIN)/nbdev_test --path nbs
 	$(BIN)/python -m pytest tests -ra -m "not slow"; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
+# Before every commit: export the library, clean every notebook, regenerate README.md from nbs/index.ipynb.
 export: $(STAMP)
 	$(BIN)/nbdev_export
 	for d in $(NB_DIRS); do $(BIN)/nbdev_clean --fname $$d; done
+	$(MAKE) readme
+
+# nbdev_readme needs Quarto, which cannot be installed offline here (PyPI's quarto-cli downloads it from GitHub);
+# nbconvert renders the same notebook, outputs included, to Markdown.
+readme: $(STAMP)
+	$(BIN)/jupyter nbconvert --log-level WARN --to markdown nbs/index.ipynb --output-dir . --output README
 
 bench: $(STAMP)
-	$(BIN)/python bench/throughput.py
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/throughput.py

@@ -1,0 +1,218 @@
+"""Training throughput on SST-2: fastbridge vs. the Hugging Face `Trainer` vs. a plain PyTorch loop.
+
+Every engine trains the same model (the packaged MiniLM, same head initialisation), on the same stratified random
+subset of SST-2's training split, with the same batch size, optimizer (torch's fused AdamW, weight decay 0.01 on
+every parameter), learning-rate schedule (linear warm-up over the first 10% of steps to `--lr`, then linear decay to
+0), epochs and bfloat16 autocast setting; then each predicts the 872 validation sentences.
+What differs is how batches are formed, which is what the engines do differently:
+
+- fastbridge: `TextDataLoaders` (tokenized once, length-bucketed shuffled batches, padded per batch);
+- trainer: `Trainer` with `DataCollatorWithPadding` (random batches, padded per batch), its default sampler;
+- trainer-grouped: `Trainer` with `train_sampling_strategy='group_by_length'` (HF's own length grouping);
+- torch: a plain loop over a shuffled torch `DataLoader` with `DataCollatorWithPadding`.
+
+Each engine runs in its own process (so peak memory is its own) and the parent writes a table.
+
+    python bench/throughput.py                       # all engines, defaults below; writes bench/results/
+    python bench/throughput.py --train-n 2000 --engines fastbridge trainer   # a quick look
+"""
+from __future__ import annotations
+import argparse, json, os, platform, resource, subprocess, sys, time, warnings
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ENGINES = ['fastbridge', 'trainer', 'trainer-grouped', 'torch']
+
+
+def _args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--engines', nargs='+', default=ENGINES, choices=ENGINES)
+    p.add_argument('--train-n', type=int, default=16_000, help="training items (stratified random subset of SST-2 train)")
+    p.add_argument('--epochs', type=int, default=1)
+    p.add_argument('--bs', type=int, default=32)
+    p.add_argument('--lr', type=float, default=1e-4)
+    p.add_argument('--warmup', type=float, default=0.1, help="fraction of steps of linear warm-up")
+    p.add_argument('--wd', type=float, default=0.01)
+    p.add_argument('--max-length', type=int, default=128)
+    p.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto')
+    p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--out', default=str(HERE/'results'))
+    p.add_argument('--engine', help=argparse.SUPPRESS)  # set in the child processes
+    return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------- shared set-up (identical for every engine)
+def _setup(a):
+    warnings.filterwarnings('ignore')
+    from transformers import logging as hf_logging
+    hf_logging.set_verbosity_error()
+    from fastbridge.hub import load_classifier
+    from fastbridge.data import random_subset
+    from fastbridge.learner import bf16_is_fast
+    from fastbridge.sst2 import load_sst2, SST2_CLASSES
+    train, valid = load_sst2('train'), load_sst2('validation')
+    train = train.iloc[random_subset(train.label, a.train_n/len(train), a.seed, stratify=True)].reset_index(drop=True)
+    tok, _, model = load_classifier('minilm', labels=SST2_CLASSES, seed=a.seed)
+    bf16 = bf16_is_fast() if a.bf16 == 'auto' else a.bf16 == 'on'
+    return train, valid, tok, model, bf16
+
+
+def _linear_schedule(n_steps, warmup):
+    n_warm = max(1, int(round(n_steps*warmup)))
+    return lambda step: step/n_warm if step < n_warm else max(0.0, (n_steps - step)/max(1, n_steps - n_warm))
+
+
+def _peak_mem_mb():
+    import torch
+    if torch.cuda.is_available(): return torch.cuda.max_memory_allocated()/2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024  # Linux: KiB
+
+
+class _CountingCollator:
+    "Wraps a collator to count the padded and the real tokens of training batches."
+    def __init__(self, collate): self.collate, self.padded, self.real, self.counting = collate, 0, 0, True
+    def __call__(self, samples):
+        b = self.collate(samples)
+        if self.counting: self.padded += b['input_ids'].numel(); self.real += int(b['attention_mask'].sum())
+        return b
+
+
+# ---------------------------------------------------------------- the engines
+def run_fastbridge(a, train, valid, tok, model, bf16):
+    from fastai.callback.core import Callback
+    from fastai.callback.schedule import ParamScheduler
+    from fastai.torch_core import set_seed
+    from fastbridge.data import TextDataLoaders
+    from fastbridge.learner import text_classifier_learner
+    from fastbridge.sst2 import SST2_CLASSES
+    set_seed(a.seed, reproducible=True)
+    dls = TextDataLoaders.from_df(train, tok, 'sentence', 'label', SST2_CLASSES, valid_df=valid, bs=a.bs,
+                                  max_length=a.max_length, cache_dir=False)
+    learn = text_classifier_learner(dls, model=model, bf16=bf16, metrics=[], wd=a.wd)
+    n_steps = len(dls.train)*a.epochs
+    sched = _linear_schedule(n_steps, a.warmup)
+    class CountTokens(Callback):
+        padded = 0
+        def before_batch(self):
+            if self.training: CountTokens.padded += self.xb[0]['input_ids'].numel()
+    t = time.perf_counter()
+    learn.fit(a.epochs, lr=a.lr, cbs=[ParamScheduler({'lr': lambda pos: a.lr*sched(pos*n_steps)}), CountTokens()])
+    secs = time.perf_counter() - t
+    padded = CountTokens.padded
+    probs, targs = learn.get_preds(ds_idx=1)
+    acc = float((probs.argmax(1) == targs).float().mean())
+    return dict(train_seconds=secs, samples=len(dls.train)*a.bs*a.epochs, padded_tokens=padded, valid_accuracy=acc)
+
+
+def _hf_datasets(train, valid, tok, a):
+    from datasets import Dataset
+    enc = lambda df: Dataset.from_dict({'input_ids': tok(df.sentence.tolist(), truncation=True, max_length=a.max_length,
+                                                         return_token_type_ids=False, return_attention_mask=False)['input_ids'],
+                                        'labels': df.label.tolist()})
+    return enc(train), enc(valid)
+
+
+def run_trainer(a, train, valid, tok, model, bf16, grouped=False):
+    import torch
+    from transformers import Trainer, TrainingArguments, DataCollatorWithPadding
+    tr, va = _hf_datasets(train, valid, tok, a)
+    collate = _CountingCollator(DataCollatorWithPadding(tok))
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd, fused=True)
+    n_steps = (len(tr)//a.bs)*a.epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _linear_schedule(n_steps, a.warmup))
+    args = TrainingArguments(output_dir=str(Path(a.out)/'_trainer_tmp'), per_device_train_batch_size=a.bs,
+                             per_device_eval_batch_size=2*a.bs, num_train_epochs=a.epochs, bf16=bf16,
+                             use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, dataloader_drop_last=True,
+                             report_to='none', save_strategy='no', eval_strategy='no', logging_strategy='no',
+                             seed=a.seed, disable_tqdm=True,
+                             train_sampling_strategy='group_by_length' if grouped else 'random')
+    trainer = Trainer(model=model, args=args, train_dataset=tr, data_collator=collate, optimizers=(opt, sched))
+    t = time.perf_counter()
+    trainer.train()
+    secs = time.perf_counter() - t
+    collate.counting = False
+    out = trainer.predict(va)
+    acc = float((out.predictions.argmax(-1) == out.label_ids).mean())
+    return dict(train_seconds=secs, samples=n_steps*a.bs, padded_tokens=collate.padded, valid_accuracy=acc)
+
+
+def run_torch(a, train, valid, tok, model, bf16):
+    import torch
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorWithPadding
+    tr, va = _hf_datasets(train, valid, tok, a)
+    collate = _CountingCollator(DataCollatorWithPadding(tok))
+    g = torch.Generator().manual_seed(a.seed)
+    dl = DataLoader(tr, batch_size=a.bs, shuffle=True, drop_last=True, collate_fn=collate, generator=g)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd, fused=True)
+    n_steps = len(dl)*a.epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _linear_schedule(n_steps, a.warmup))
+    dev = 'cuda' if torch.cuda.is_available() else 'cpu'
+    model.to(dev).train()
+    t = time.perf_counter()
+    for _ in range(a.epochs):
+        for b in dl:
+            b = {k: v.to(dev) for k, v in b.items()}
+            with torch.autocast(dev, dtype=torch.bfloat16, enabled=bf16):
+                logits = model(input_ids=b['input_ids'], attention_mask=b['attention_mask']).logits
+            loss = torch.nn.functional.cross_entropy(logits.float(), b['labels'])
+            loss.backward(); opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+    secs = time.perf_counter() - t
+    collate.counting = False
+    model.eval(); correct = 0
+    with torch.no_grad(), torch.autocast(dev, dtype=torch.bfloat16, enabled=bf16):
+        for b in DataLoader(va, batch_size=2*a.bs, collate_fn=collate):
+            b = {k: v.to(dev) for k, v in b.items()}
+            correct += int((model(input_ids=b['input_ids'], attention_mask=b['attention_mask']).logits.argmax(-1) == b['labels']).sum())
+    return dict(train_seconds=secs, samples=n_steps*a.bs, padded_tokens=collate.padded, valid_accuracy=correct/len(va))
+
+
+def child(a):
+    import torch
+    train, valid, tok, model, bf16 = _setup(a)
+    fn = {'fastbridge': run_fastbridge, 'trainer': run_trainer, 'torch': run_torch,
+          'trainer-grouped': lambda *o: run_trainer(*o, grouped=True)}[a.engine]
+    res = fn(a, train, valid, tok, model, bf16)
+    res.update(engine=a.engine, bf16=bf16, peak_mem_mb=_peak_mem_mb(), threads=torch.get_num_threads(),
+               samples_per_s=res['samples']/res['train_seconds'], padded_tokens_per_s=res['padded_tokens']/res['train_seconds'])
+    print('RESULT ' + json.dumps(res), flush=True)
+
+
+# ---------------------------------------------------------------- the parent: run each engine, write the table
+def table(results, base='trainer'):
+    ref = next((r for r in results if r['engine'] == base), None)
+    rows = ["| engine | samples/s | padded tokens/s | padded tokens | valid accuracy | peak memory (MiB) | train time (s) | samples/s vs Trainer | accuracy vs Trainer (pt) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        ratio = f"{r['samples_per_s']/ref['samples_per_s']:.2f}x" if ref else '-'
+        dacc = f"{100*(r['valid_accuracy'] - ref['valid_accuracy']):+.1f}" if ref else '-'
+        rows.append(f"| {r['engine']} | {r['samples_per_s']:.1f} | {r['padded_tokens_per_s']:,.0f} | {r['padded_tokens']:,} | "
+                    f"{100*r['valid_accuracy']:.2f}% | {r['peak_mem_mb']:,.0f} | {r['train_seconds']:.0f} | {ratio} | {dacc} |")
+    return '\n'.join(rows)
+
+
+def main(argv=None):
+    a = _args(argv)
+    if a.engine: return child(a)
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for e in a.engines:
+        print(f"== {e}", flush=True)
+        cmd = [sys.executable, __file__, '--engine', e, '--train-n', str(a.train_n), '--epochs', str(a.epochs), '--bs', str(a.bs),
+               '--lr', str(a.lr), '--warmup', str(a.warmup), '--wd', str(a.wd), '--max-length', str(a.max_length),
+               '--bf16', a.bf16, '--seed', str(a.seed), '--out', str(out)]
+        p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+        line = next((l for l in p.stdout.splitlines() if l.startswith('RESULT ')), None)
+        if p.returncode or line is None: sys.exit(f"{e} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+        results.append(json.loads(line[7:])); print(json.dumps(results[-1]), flush=True)
+    setup = (f"SST-2, {a.train_n:,} training items (stratified, seed {a.seed}), {a.epochs} epoch(s), batch size {a.bs}, "
+             f"AdamW (fused) lr {a.lr} with {a.warmup:.0%} linear warm-up then linear decay, weight decay {a.wd}, "
+             f"bf16 autocast {'on' if results[0]['bf16'] else 'off'}, {results[0]['threads']} torch threads, "
+             f"{platform.processor() or platform.machine()}, validation = 872 sentences")
+    md = f"{setup}\n\n{table(results)}\n"
+    (out/'throughput.md').write_text(md)
+    (out/'throughput.json').write_text(json.dumps(dict(args=vars(a), results=results), indent=2))
+    print('\n' + md)
+
+
+if __name__ == '__main__': main()
