@@ -32,10 +32,10 @@ test: export HF_HUB_OFFLINE = 1
 test: $(STAMP)
 	$(BIN)/nbdev_export
 	@git diff --quiet -- fastbridge || { echo "fastbridge/ differs from what nbs/ exports: run nbdev_export and commit" >&2; git diff --stat -- fastbridge >&2; exit 1; }
-	for d in $(NB_DIRS); do $(BIN)/nbdev_test --path $$d --timing || exit 1; done
+	for d in $(NB_DIRS); do $(BIN)/nbdev_test --path $$d --flags slow --timing || exit 1; done
 	$(BIN)/python -m pytest tests -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
-# Quick loop while developing: skips the slow end-to-end fine-tune.
+# Quick loop while developing: the library notebooks without their `#| slow` cells, pytest without `slow` tests.
 test-fast: export HF_HUB_OFFLINE = 1
 test-fast: $(STAMP)
 	$(BIN)/nbdev_test --path nbs
