@@ -4,8 +4,11 @@ from pathlib import Path
 import pandas as pd
 
 
+CLI = Path(sys.executable).parent/'fastbridge-sst2'  # the console script that `pip install` puts beside python
+
+
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, '-m', 'fastbridge.cli', *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run([str(CLI), *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
 def test_help_lists_train():
