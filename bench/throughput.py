@@ -35,9 +35,10 @@ def _args(argv=None):
     p.add_argument('--wd', type=float, default=0.01)
     p.add_argument('--max-length', type=int, default=128)
     p.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto')
-    p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44], help="one run per engine and seed (subset, head init, order)")
     p.add_argument('--out', default=str(HERE/'results'))
     p.add_argument('--engine', help=argparse.SUPPRESS)  # set in the child processes
+    p.add_argument('--seed', type=int, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -92,16 +93,18 @@ def run_fastbridge(a, train, valid, tok, model, bf16):
     n_steps = len(dls.train)*a.epochs
     sched = _linear_schedule(n_steps, a.warmup)
     class CountTokens(Callback):
-        padded = 0
+        padded = samples = 0
         def before_batch(self):
-            if self.training: CountTokens.padded += self.xb[0]['input_ids'].numel()
+            if self.training:
+                CountTokens.padded += self.xb[0]['input_ids'].numel(); CountTokens.samples += len(self.yb[0])
     t = time.perf_counter()
     learn.fit(a.epochs, lr=a.lr, cbs=[ParamScheduler({'lr': lambda pos: a.lr*sched(pos*n_steps)}), CountTokens()])
     secs = time.perf_counter() - t
     padded = CountTokens.padded
     probs, targs = learn.get_preds(ds_idx=1)
     acc = float((probs.argmax(1) == targs).float().mean())
-    return dict(train_seconds=secs, samples=len(dls.train)*a.bs*a.epochs, padded_tokens=padded, valid_accuracy=acc)
+    assert len(targs) == len(valid), "every validation sentence must be scored"
+    return dict(train_seconds=secs, samples=CountTokens.samples, padded_tokens=padded, valid_accuracy=acc)
 
 
 def _hf_datasets(train, valid, tok, a):
@@ -118,11 +121,11 @@ def run_trainer(a, train, valid, tok, model, bf16, grouped=False):
     tr, va = _hf_datasets(train, valid, tok, a)
     collate = _CountingCollator(DataCollatorWithPadding(tok))
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd, fused=True)
-    n_steps = (len(tr)//a.bs)*a.epochs
+    n_steps = -(-len(tr)//a.bs)*a.epochs  # the Trainer keeps the last partial batch
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _linear_schedule(n_steps, a.warmup))
     args = TrainingArguments(output_dir=str(Path(a.out)/'_trainer_tmp'), per_device_train_batch_size=a.bs,
                              per_device_eval_batch_size=2*a.bs, num_train_epochs=a.epochs, bf16=bf16,
-                             use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, dataloader_drop_last=True,
+                             use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, dataloader_drop_last=False,
                              report_to='none', save_strategy='no', eval_strategy='no', logging_strategy='no',
                              seed=a.seed, disable_tqdm=True,
                              train_sampling_strategy='group_by_length' if grouped else 'random')
@@ -133,7 +136,8 @@ def run_trainer(a, train, valid, tok, model, bf16, grouped=False):
     collate.counting = False
     out = trainer.predict(va)
     acc = float((out.predictions.argmax(-1) == out.label_ids).mean())
-    return dict(train_seconds=secs, samples=n_steps*a.bs, padded_tokens=collate.padded, valid_accuracy=acc)
+    assert len(out.label_ids) == len(va), "every validation sentence must be scored"
+    return dict(train_seconds=secs, samples=len(tr)*a.epochs, padded_tokens=collate.padded, valid_accuracy=acc)
 
 
 def run_torch(a, train, valid, tok, model, bf16):
@@ -143,7 +147,7 @@ def run_torch(a, train, valid, tok, model, bf16):
     tr, va = _hf_datasets(train, valid, tok, a)
     collate = _CountingCollator(DataCollatorWithPadding(tok))
     g = torch.Generator().manual_seed(a.seed)
-    dl = DataLoader(tr, batch_size=a.bs, shuffle=True, drop_last=True, collate_fn=collate, generator=g)
+    dl = DataLoader(tr, batch_size=a.bs, shuffle=True, drop_last=False, collate_fn=collate, generator=g)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd, fused=True)
     n_steps = len(dl)*a.epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _linear_schedule(n_steps, a.warmup))
@@ -164,7 +168,7 @@ def run_torch(a, train, valid, tok, model, bf16):
         for b in DataLoader(va, batch_size=2*a.bs, collate_fn=collate):
             b = {k: v.to(dev) for k, v in b.items()}
             correct += int((model(input_ids=b['input_ids'], attention_mask=b['attention_mask']).logits.argmax(-1) == b['labels']).sum())
-    return dict(train_seconds=secs, samples=n_steps*a.bs, padded_tokens=collate.padded, valid_accuracy=correct/len(va))
+    return dict(train_seconds=secs, samples=len(tr)*a.epochs, padded_tokens=collate.padded, valid_accuracy=correct/len(va))
 
 
 def child(a):
@@ -178,16 +182,35 @@ def child(a):
     print('RESULT ' + json.dumps(res), flush=True)
 
 
-# ---------------------------------------------------------------- the parent: run each engine, write the table
-def table(results, base='trainer'):
-    ref = next((r for r in results if r['engine'] == base), None)
-    rows = ["| engine | samples/s | padded tokens/s | padded tokens | valid accuracy | peak memory (MiB) | train time (s) | samples/s vs Trainer | accuracy vs Trainer (pt) |",
+# ---------------------------------------------------------------- the parent: run each engine and seed, write the tables
+def summarize(results, base='trainer'):
+    "Mean over seeds per engine, and the ratios to `base`."
+    import statistics as st
+    rows = {}
+    for e in dict.fromkeys(r['engine'] for r in results):
+        rs = [r for r in results if r['engine'] == e]
+        accs = [r['valid_accuracy'] for r in rs]
+        rows[e] = dict(engine=e, runs=len(rs), samples_per_s=st.mean(r['samples_per_s'] for r in rs),
+                       padded_tokens_per_s=st.mean(r['padded_tokens_per_s'] for r in rs),
+                       padded_tokens=st.mean(r['padded_tokens'] for r in rs), valid_accuracy=st.mean(accs),
+                       acc_min=min(accs), acc_max=max(accs), peak_mem_mb=max(r['peak_mem_mb'] for r in rs),
+                       train_seconds=st.mean(r['train_seconds'] for r in rs))
+    ref = rows.get(base)
+    for r in rows.values():
+        r['speedup'] = r['samples_per_s']/ref['samples_per_s'] if ref else None
+        r['acc_delta_pt'] = 100*(r['valid_accuracy'] - ref['valid_accuracy']) if ref else None
+    return list(rows.values())
+
+
+def table(summary):
+    rows = ["| engine | samples/s | padded tokens/s | padded tokens (all training) | valid accuracy, mean (min–max) | peak memory (MiB) | train time (s) | samples/s vs Trainer | accuracy vs Trainer (pt) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in results:
-        ratio = f"{r['samples_per_s']/ref['samples_per_s']:.2f}x" if ref else '-'
-        dacc = f"{100*(r['valid_accuracy'] - ref['valid_accuracy']):+.1f}" if ref else '-'
-        rows.append(f"| {r['engine']} | {r['samples_per_s']:.1f} | {r['padded_tokens_per_s']:,.0f} | {r['padded_tokens']:,} | "
-                    f"{100*r['valid_accuracy']:.2f}% | {r['peak_mem_mb']:,.0f} | {r['train_seconds']:.0f} | {ratio} | {dacc} |")
+    for r in summary:
+        ratio = f"{r['speedup']:.2f}x" if r['speedup'] else '-'
+        dacc = f"{r['acc_delta_pt']:+.2f}" if r['acc_delta_pt'] is not None else '-'
+        rows.append(f"| {r['engine']} | {r['samples_per_s']:.1f} | {r['padded_tokens_per_s']:,.0f} | {r['padded_tokens']:,.0f} | "
+                    f"{100*r['valid_accuracy']:.2f}% ({100*r['acc_min']:.2f}–{100*r['acc_max']:.2f}) | {r['peak_mem_mb']:,.0f} | "
+                    f"{r['train_seconds']:.0f} | {ratio} | {dacc} |")
     return '\n'.join(rows)
 
 
@@ -196,22 +219,25 @@ def main(argv=None):
     if a.engine: return child(a)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     results = []
-    for e in a.engines:
-        print(f"== {e}", flush=True)
-        cmd = [sys.executable, __file__, '--engine', e, '--train-n', str(a.train_n), '--epochs', str(a.epochs), '--bs', str(a.bs),
-               '--lr', str(a.lr), '--warmup', str(a.warmup), '--wd', str(a.wd), '--max-length', str(a.max_length),
-               '--bf16', a.bf16, '--seed', str(a.seed), '--out', str(out)]
-        p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
-        line = next((l for l in p.stdout.splitlines() if l.startswith('RESULT ')), None)
-        if p.returncode or line is None: sys.exit(f"{e} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
-        results.append(json.loads(line[7:])); print(json.dumps(results[-1]), flush=True)
-    setup = (f"SST-2, {a.train_n:,} training items (stratified, seed {a.seed}), {a.epochs} epoch(s), batch size {a.bs}, "
-             f"AdamW (fused) lr {a.lr} with {a.warmup:.0%} linear warm-up then linear decay, weight decay {a.wd}, "
-             f"bf16 autocast {'on' if results[0]['bf16'] else 'off'}, {results[0]['threads']} torch threads, "
-             f"{platform.processor() or platform.machine()}, validation = 872 sentences")
-    md = f"{setup}\n\n{table(results)}\n"
+    for seed in a.seeds:
+        for e in a.engines:
+            print(f"== {e}, seed {seed}", flush=True)
+            cmd = [sys.executable, __file__, '--engine', e, '--seed', str(seed), '--train-n', str(a.train_n), '--epochs', str(a.epochs),
+                   '--bs', str(a.bs), '--lr', str(a.lr), '--warmup', str(a.warmup), '--wd', str(a.wd),
+                   '--max-length', str(a.max_length), '--bf16', a.bf16, '--out', str(out)]
+            p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+            line = next((l for l in p.stdout.splitlines() if l.startswith('RESULT ')), None)
+            if p.returncode or line is None: sys.exit(f"{e} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+            results.append({**json.loads(line[7:]), 'seed': seed}); print(json.dumps(results[-1]), flush=True)
+    summary = summarize(results)
+    setup = (f"SST-2, {a.train_n:,} training items (a stratified random subset per seed, the same for every engine), "
+             f"{a.epochs} epoch(s), batch size {a.bs}, AdamW (fused) lr {a.lr} with {a.warmup:.0%} linear warm-up then "
+             f"linear decay, weight decay {a.wd}, bf16 autocast {'on' if results[0]['bf16'] else 'off'}, "
+             f"{results[0]['threads']} torch threads on {os.cpu_count()} cores ({platform.machine()}), "
+             f"seeds {', '.join(map(str, a.seeds))}; accuracy on all 872 validation sentences")
+    md = f"{setup}\n\n{table(summary)}\n"
     (out/'throughput.md').write_text(md)
-    (out/'throughput.json').write_text(json.dumps(dict(args=vars(a), results=results), indent=2))
+    (out/'throughput.json').write_text(json.dumps(dict(args=vars(a), summary=summary, runs=results), indent=2))
     print('\n' + md)
 
 
