@@ -57,3 +57,33 @@ def test_cli_validate_real_test_indices(tmp_path):
     write(tmp_path, [f"{i}\t0" for i in range(1820)])
     p = subprocess.run([str(cli), 'validate', str(tmp_path)], capture_output=True, text=True)
     assert p.returncode == 1 and '1 test index(es) have no prediction: 1820' in p.stderr
+
+
+from fastbridge.compete import find_competition, validate_metadata, validate_entry, ENTRY_EXAMPLE
+COMP = find_competition()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400))
+def test_any_bytes_give_problems_not_crashes(tmp_path, data):
+    "Whatever a student's editor writes, the validator answers with located problems; it never raises."
+    (tmp_path/'SST-2.tsv').write_bytes(data)
+    (tmp_path/'entry.toml').write_bytes(data)
+    problems = validate_entry(tmp_path, COMP, IDX)
+    assert problems and all(p.fix and p.line >= 0 for p in problems)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(['team', 'members', 'base_checkpoint', 'link', 'library_version', 'track', 'final']),
+       value=st.one_of(st.text(max_size=80), st.integers(), st.booleans(), st.lists(st.text(max_size=10), max_size=12)))
+def test_metadata_field_values(tmp_path, field, value):
+    "Any value in any field is either accepted or reported on that field's line; bad links never pass."
+    import json
+    lines = [l for l in ENTRY_EXAMPLE.splitlines() if not l.startswith(field + ' ')]
+    lines.insert(2, f"{field} = {json.dumps(value)}")  # JSON strings, numbers, booleans and lists are TOML too
+    f = tmp_path/'entry.toml'
+    f.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    problems = validate_metadata(f, COMP)
+    assert all(p.line in (0, 3) for p in problems), [str(p) for p in problems]
+    if field == 'link' and not (isinstance(value, str) and value.startswith(('http://', 'https://'))): assert problems
+    if field == 'final' and not isinstance(value, bool): assert problems
