@@ -12,6 +12,7 @@ from typing import Sequence
 import pandas as pd
 import torch
 from torch import nn
+from fastcore.foundation import L
 from fastai.callback.core import Callback
 import fastai.callback.schedule  # patches Learner with fit_one_cycle, lr_find, ...
 import fastai.callback.progress  # progress bars during fit
@@ -156,7 +157,7 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
         raise ValueError(f"The data was tokenized with a vocabulary of {len(dls.tokenizer)} tokens but the model has "
                          f"{n_emb} token embeddings: tokenize with the checkpoint's own tokenizer (`load_tokenizer(checkpoint)`).")
     if bf16 is None: bf16 = bf16_is_fast(dls.device)
-    cbs = [HFOutputCallback()] + ([BF16Autocast()] if bf16 else []) + list(cbs or [])
+    cbs = [HFOutputCallback()] + ([BF16Autocast()] if bf16 else []) + list(L(cbs))  # one callback or several
     return TextClassifierLearner(dls, HFModelWrapper(model), loss_func=CrossEntropyLossFlat(),
                                  metrics=default_metrics(len(dls.vocab)) if metrics is None else metrics,
                                  splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
