@@ -10,7 +10,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 NB_DIRS := nbs course competitions
 RUN_DIR ?= runs/sst2-minilm
 
-.PHONY: all setup main test test-fast export readme bench
+.PHONY: all setup main test test-fast export readme bench bench-lm
 all: main
 
 # torch and torchvision go first, pinned to the builds we test with (pip takes them from the local disk
@@ -59,3 +59,8 @@ readme: $(STAMP)
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/throughput.py
+
+# Masked-LM adaptation, then classifiers with/without the SiATL auxiliary loss (results in bench/results/)
+bench-lm: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/lm_adaptation.py
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/siatl.py
