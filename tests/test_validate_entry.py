@@ -2,7 +2,7 @@
 import subprocess, sys
 from pathlib import Path
 from hypothesis import given, settings, strategies as st, HealthCheck
-from fastbridge.compete import validate_predictions
+from fastbridge.competition.validation import validate_predictions
 
 N = 40  # a small answer space keeps the examples fast; the real one is SST-2's 1,821 test indices
 IDX = list(range(N))
@@ -59,7 +59,8 @@ def test_cli_validate_real_test_indices(tmp_path):
     assert p.returncode == 1 and '1 test index(es) have no prediction: 1820' in p.stderr
 
 
-from fastbridge.compete import find_competition, validate_metadata, validate_entry, ENTRY_EXAMPLE
+from fastbridge.competition.rules import find_competition
+from fastbridge.competition.validation import validate_metadata, validate_entry, ENTRY_EXAMPLE
 COMP = find_competition()
 
 

@@ -20,10 +20,10 @@ from .validation import (ENTRY_FILES, ENTRY_METADATA, ENTRY_PREDICTIONS, excerpt
                          validate_entry)
 
 # %% auto #0
-__all__ = ['KEY_ENV', 'MAX_KEY_BYTES', 'AnswerKeyError', 'AnswerKey', 'parse_answer_key', 'load_answer_key', 'split_answer_key',
-           'make_answer_key', 'classification_metrics', 'bootstrap_interval', 'score_part', 'shown_score',
-           'public_score', 'display_bits', 'flip_visibility', 'pack_predictions', 'unpack_predictions', 'entry_id',
-           'find_entries', 'score_submissions', 'write_entry']
+__all__ = ['KEY_ENV', 'MAX_KEY_BYTES', 'AnswerKeyError', 'AnswerKey', 'parse_answer_key', 'git_work_tree', 'load_answer_key',
+           'split_answer_key', 'make_answer_key', 'classification_metrics', 'bootstrap_interval', 'score_part',
+           'shown_score', 'public_score', 'display_bits', 'flip_visibility', 'pack_predictions', 'unpack_predictions',
+           'entry_id', 'find_entries', 'score_submissions', 'write_entry']
 
 # %% ../../nbs/34_competition_scoring.ipynb #61e0d4fa
 KEY_ENV = 'SST2_ANSWER_KEY'
@@ -45,7 +45,7 @@ class AnswerKey:
         return sorted(self.labels if part == 'all' else getattr(self, part))
     def __repr__(self): return f"AnswerKey({len(self.labels)} labels, {len(self.public)} public, {len(self.private)} private)"
 
-# %% ../../nbs/34_competition_scoring.ipynb #74de9a92
+# %% ../../nbs/34_competition_scoring.ipynb #2f6461d9
 def parse_answer_key(text:str, # the key: header `index<TAB>label<TAB>usage`, one row per test index
                      indices:Sequence[int]|None=None, # the competition's test indices the key must cover exactly
                      source:str='the answer key' # named in errors
@@ -77,7 +77,9 @@ def parse_answer_key(text:str, # the key: header `index<TAB>label<TAB>usage`, on
                              "or written: fix the key (or regenerate it) and run again.")
     return AnswerKey(labels, frozenset(public))
 
-def _git_work_tree(path:Path) -> Path|None:
+def git_work_tree(path:Path # a file or folder
+                 ) -> Path|None: # the git work tree that holds it, or None
+    "The git work tree `path` is inside, if any (a secret there could be committed)."
     return next((d for d in path.resolve().parents if (d/'.git').exists()), None)
 
 def load_answer_key(path:str|Path|None=None, # the key file; default: $SST2_ANSWER_KEY (a path or the key's text)
@@ -91,7 +93,7 @@ def load_answer_key(path:str|Path|None=None, # the key file; default: $SST2_ANSW
         if '\n' in val.strip(): return parse_answer_key(val, indices, f"${KEY_ENV}")
         path = val.strip()
     path = Path(path).expanduser()
-    if tree := _git_work_tree(path):
+    if tree := git_work_tree(path):
         raise AnswerKeyError(f"The answer key {path} is inside the git work tree {tree}: move it outside any repository "
                              "(or pass it through the environment) so that it can never be committed.")
     try: raw = read_regular_file(path, MAX_KEY_BYTES)
@@ -121,7 +123,7 @@ def make_answer_key(n:int=1821, # number of test indices
     y = np.random.default_rng(seed).integers(0, 2, n)
     return split_answer_key('index\tlabel\n' + ''.join(f"{i}\t{y[i]}\n" for i in range(n)), 0.5, seed)
 
-# %% ../../nbs/34_competition_scoring.ipynb #6e7a0dff
+# %% ../../nbs/34_competition_scoring.ipynb #d55e7fe5
 def classification_metrics(y_true:Sequence[int], y_pred:Sequence[int]) -> dict:
     "Accuracy, F1 of class 1, and Matthews' correlation coefficient (0 where undefined)."
     t, p = np.asarray(y_true, bool), np.asarray(y_pred, bool)
@@ -153,7 +155,7 @@ def score_part(preds:dict, # index -> 0/1
                                 competition.bootstrap_level, competition.bootstrap_seed)
     return {**classification_metrics(y_true, y_pred), 'ci': [round(lo, 6), round(hi, 6)], 'n': len(idx)}
 
-# %% ../../nbs/34_competition_scoring.ipynb #f109bdde
+# %% ../../nbs/34_competition_scoring.ipynb #5180331c
 def shown_score(value:float, # a metric in [0, 1]
                 precision:float # percentage points
                ) -> float:
@@ -194,7 +196,7 @@ def flip_visibility(n:int, # sentences in the public part
     if precision is None: return 1.0
     return sum(shown_score(c / n, precision) != shown_score((c + 1) / n, precision) for c in range(n)) / n
 
-# %% ../../nbs/34_competition_scoring.ipynb #b4f2f738
+# %% ../../nbs/34_competition_scoring.ipynb #6a786911
 def pack_predictions(preds:dict, # index -> 0/1
                      indices:Sequence[int] # the order of the bits
                     ) -> str:
@@ -230,7 +232,7 @@ def find_entries(submissions:str|Path # the submissions folder: <team>/<entry>/
         if team.is_dir(follow_symlinks=False): out += [Path(e.path) for e in sorted(os.scandir(team.path), key=lambda d: d.name)]
     return out
 
-# %% ../../nbs/34_competition_scoring.ipynb #74040cab
+# %% ../../nbs/34_competition_scoring.ipynb #65eb8d11
 def _bounded(items, n=20, width=300):
     out = [s if len(s) <= width else s[:width] + '…' for s in map(str, items[:n])]
     return out + ([f"... and {len(items) - n} more"] if len(items) > n else [])
@@ -290,7 +292,7 @@ def score_submissions(submissions:str|Path, # the folder of entry folders
             records.append(rec); new.append(rec)
     return new
 
-# %% ../../nbs/34_competition_scoring.ipynb #cc368cd0
+# %% ../../nbs/34_competition_scoring.ipynb #ff1abfab
 def write_entry(folder:str|Path, # the entry folder to create: submissions/<team id>/<entry name>
                 predictions:Sequence[int], # 0/1 for test indices 0, 1, 2, ...
                 **meta # entry.toml fields (team, members, ...); the rest get example values
