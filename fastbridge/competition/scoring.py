@@ -232,14 +232,15 @@ def find_entries(submissions:str|Path # the submissions folder: <team>/<entry>/
         if team.is_dir(follow_symlinks=False): out += [Path(e.path) for e in sorted(os.scandir(team.path), key=lambda d: d.name)]
     return out
 
-# %% ../../nbs/34_competition_scoring.ipynb #65eb8d11
+# %% ../../nbs/34_competition_scoring.ipynb #9bdff2d4
 def _bounded(items, n=20, width=300):
     out = [s if len(s) <= width else s[:width] + '…' for s in map(str, items[:n])]
     return out + ([f"... and {len(items) - n} more"] if len(items) > n else [])
 
 def _assess(entry, submissions, key, competition, teams, indices, records, now, submitted) -> dict:
     team = teams.get(entry.parent.name)
-    rec = {'id': entry_id(entry, submissions), 'entry': excerpt(entry.relative_to(submissions).as_posix(), 120)[1:-1],
+    rel = entry.relative_to(submissions).as_posix().encode('utf-8', 'backslashreplace').decode('utf-8')  # undecodable bytes as escapes
+    rec = {'id': entry_id(entry, submissions), 'entry': rel[:200],
            'team': team.id if team else None, 'team_name': team.name if team else None,
            'submitted_at': submitted, 'recorded_at': now.isoformat(), 'final': False}
     try:
