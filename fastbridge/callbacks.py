@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_callbacks.ipynb #a4f8dd51
 from __future__ import annotations
-import os, random, tempfile, time
+import hashlib, io, os, random, tempfile, time
 from copy import copy
 from pathlib import Path
 
@@ -18,10 +18,11 @@ from fastai.learner import Learner
 from fastai.torch_core import get_model
 
 from .data import random_subset
+from .safe_files import atomic_write, atomic_write_bytes
 
 # %% auto #0
-__all__ = ['TRAINING_STATE_FORMAT', 'freeze_groups', 'GradualUnfreeze', 'rng_states', 'set_rng_states', 'atomic_save',
-           'load_training_state', 'TrainingCheckpoint', 'lr_find_subset']
+__all__ = ['TRAINING_STATE_FORMAT', 'CHECKPOINT_HEADER', 'freeze_groups', 'GradualUnfreeze', 'rng_states', 'set_rng_states',
+           'atomic_save', 'save_training_state', 'load_training_state', 'TrainingCheckpoint', 'lr_find_subset']
 
 # %% ../nbs/03_callbacks.ipynb #86c8916a
 def freeze_groups(opt, # a fastai optimizer (`Optimizer` or `OptimWrapper`), e.g. `learn.opt`
@@ -122,29 +123,35 @@ def _plain(o):
 def atomic_save(obj, # anything `torch.save` takes
                 path:str|Path # the file to write
                ) -> Path:
-    "`torch.save` `obj` to a temporary file next to `path`, then rename it: `path` always holds a complete file."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic on POSIX and Windows
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-    return path
+    "`torch.save` `obj` through `fastbridge.safe_files.atomic_write`: `path` always holds a complete file."
+    return atomic_write(path, lambda f: torch.save(obj, f))
 
 # %% ../nbs/03_callbacks.ipynb #bbeaa0f5
 TRAINING_STATE_FORMAT = 'fastbridge.training_state/1'
+CHECKPOINT_HEADER = b'fastbridge training checkpoint sha256='
+
+def save_training_state(state:dict, # the state `TrainingCheckpoint` gathers
+                        path:str|Path # the file to write
+                       ) -> Path:
+    "Write `state` atomically behind a header with the SHA-256 of its bytes, so a damaged or foreign file is refused on load."
+    buf = io.BytesIO(); torch.save(state, buf)
+    payload = buf.getvalue()
+    return atomic_write_bytes(path, CHECKPOINT_HEADER + hashlib.sha256(payload).hexdigest().encode() + b'\n' + payload)
 
 def load_training_state(path:str|Path # a file written by `TrainingCheckpoint`
                        ) -> dict:
-    "The training state that `TrainingCheckpoint` saved at `path`; its `['progress']` says where the fit stopped."
+    "The training state that `TrainingCheckpoint` saved at `path`, checksum verified; its `['progress']` says where the fit stopped."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"No training checkpoint at {path}.")
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    raw, n = path.read_bytes(), len(CHECKPOINT_HEADER)
+    if not raw.startswith(CHECKPOINT_HEADER) or raw[n + 64:n + 65] != b'\n':
+        raise ValueError(f"{path} is not a training checkpoint written by `TrainingCheckpoint` (no checksummed header): "
+                         "delete it, or give TrainingCheckpoint another fname, to start afresh.")
+    payload = raw[n + 65:]
+    if hashlib.sha256(payload).hexdigest().encode() != raw[n:n + 64]:
+        raise ValueError(f"{path} is corrupted: its SHA-256 checksum does not match its contents (a disk or copy error, "
+                         "or an edit). Restore a good copy, or delete it to start afresh; nothing was resumed.")
+    state = torch.load(io.BytesIO(payload), map_location='cpu', weights_only=True)
     if not isinstance(state, dict) or state.get('format') != TRAINING_STATE_FORMAT:
         raise ValueError(f"{path} is not a training checkpoint written by `TrainingCheckpoint` (format {TRAINING_STATE_FORMAT!r}).")
     return state
@@ -225,7 +232,7 @@ class TrainingCheckpoint(Callback):
 
     def after_batch(self):
         if self._active and self.every_steps and self.train_iter % self.every_steps == 0 and self.iter + 1 < self.n_iter:
-            atomic_save(self._state(self.epoch, self.iter + 1), self.file)
+            save_training_state(self._state(self.epoch, self.iter + 1), self.file)
 
     def before_validate(self):
         if not self._skipping: return
@@ -243,7 +250,7 @@ class TrainingCheckpoint(Callback):
             return
         if not self._trained: return
         self._times.append(time.time() - rec.start_epoch if rec is not None and hasattr(rec, 'start_epoch') else 0.)
-        atomic_save(self._state(self.epoch + 1, 0), self.file)
+        save_training_state(self._state(self.epoch + 1, 0), self.file)
 
     def _state(self, epoch, it) -> dict:
         "Everything needed to continue in `epoch` after its first `it` batches."

@@ -19,6 +19,8 @@ from fastai.text.data import SortedDL
 from fastai.torch_core import TensorCategory, default_device
 from transformers import PreTrainedTokenizerBase
 
+from .safe_files import atomic_write
+
 # %% auto #0
 __all__ = ['DataError', 'check_columns', 'check_texts', 'encode_labels', 'read_table', 'default_cache_dir',
            'tokenizer_fingerprint', 'tokenize_texts', 'TokenizedTexts', 'pad_collate', 'text_dl', 'random_subset',
@@ -149,10 +151,7 @@ def tokenize_texts(texts:Sequence[str], # the texts, already checked
     dtype = np.int32 if len(tokenizer) < 2**31 else np.int64
     flat, offsets = np.fromiter((t for o in ids for t in o), dtype=dtype, count=lengths.sum()), np.concatenate([[0], np.cumsum(lengths)])
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f'.{os.getpid()}.tmp.npz')
-        np.savez(tmp, ids=flat, offsets=offsets)
-        os.replace(tmp, path)  # atomic: a reader never sees half a file
+        atomic_write(path, lambda f: np.savez(f, ids=flat, offsets=offsets))  # a reader never sees half a file
     return np.split(flat, offsets[1:-1])
 
 # %% ../nbs/01_data.ipynb #119f7f55

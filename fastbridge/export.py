@@ -21,13 +21,15 @@ from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_st
 import fastbridge
 from .hub import PACKAGED_CHECKPOINTS, PACKAGED_HUB_IDS, CheckpointError, hub_is_offline, labels_config, packaged_checkpoint_dir
 from .learner import BF16Autocast, TextClassifierLearner
+from .markdown import escape_markdown
+from .safe_files import atomic_write_text
 
 # %% auto #0
-__all__ = ['CARD_TEMPLATE', 'DEFAULT_INTENDED_USE', 'DEFAULT_LIMITATIONS', 'LFS_PATTERNS', 'fit_summary', 'TrainingLog',
-           'base_model_id', 'training_metadata', 'save_hf_model', 'md_escape', 'model_card', 'export_model',
-           'pipeline_probabilities', 'learner_probabilities', 'check_round_trip', 'ShareError', 'HubUnavailableError',
-           'HubLoginError', 'GitError', 'hub_login_check', 'push_to_hub', 'check_git_lfs', 'is_lfs_pointer',
-           'share_to_git', 'clone_model']
+__all__ = ['CARD_TEMPLATE', 'DEFAULT_INTENDED_USE', 'DEFAULT_LIMITATIONS', 'EXPORT_MANIFEST', 'LFS_PATTERNS', 'fit_summary',
+           'TrainingLog', 'base_model_id', 'training_metadata', 'save_hf_model', 'model_card', 'clear_export_dir',
+           'export_model', 'pipeline_probabilities', 'learner_probabilities', 'check_round_trip', 'ShareError',
+           'HubUnavailableError', 'HubLoginError', 'GitError', 'hub_login_check', 'push_to_hub', 'check_git_lfs',
+           'is_lfs_pointer', 'share_to_git', 'clone_model']
 
 # %% ../nbs/05_export.ipynb #f5bc7f58
 def _schedule(lrs:list[float]) -> str:
@@ -134,20 +136,6 @@ def save_hf_model(learn:TextClassifierLearner, # a trained learner
     if not any(path.glob('*.safetensors')): raise OSError(f"save_pretrained wrote no .safetensors file in {path}.")
     return path
 
-# %% ../nbs/05_export.ipynb #89d3af73
-_MD_PUNCT = re.compile(r'([\\`*_\[\]<>|~$&#])')
-_MD_LINE_START = re.compile(r'^(\s*)([-+=>]|\d+[.)])', re.M)
-
-def md_escape(text:str, # text to show as typed
-              multiline:bool=False # keep line breaks (paragraphs); otherwise one line
-             ) -> str:
-    "`text` escaped so that Markdown shows it literally (no emphasis, links, HTML, headings, lists or table cells)."
-    text = str(text)
-    if not multiline: text = ' '.join(text.split())
-    text = _MD_PUNCT.sub(r'\\\1', text)
-    return _MD_LINE_START.sub(lambda m: m.group(1) + '\\' + m.group(2) if len(m.group(2)) == 1
-                              else m.group(1) + m.group(2)[:-1] + '\\' + m.group(2)[-1], text)
-
 # %% ../nbs/05_export.ipynb #07290097
 _HUB_METRIC_IDS = {'accuracy': 'accuracy', 'f1_score': 'f1', 'matthews_corrcoef': 'matthews_correlation',
                    'precision_score': 'precision', 'recall_score': 'recall', 'valid_loss': 'loss'}
@@ -216,7 +204,7 @@ def _table(header:Sequence[str], rows:Sequence[Sequence], align:str|None=None) -
 
 def _n(k:int, word:str) -> str: return f"{k} {word}{'' if k == 1 else 's'}"
 
-def _num(v) -> str: return f"{v:.4g}" if isinstance(v, float) else md_escape(v)
+def _num(v) -> str: return f"{v:.4g}" if isinstance(v, float) else escape_markdown(v)
 
 def _lr(f:dict) -> str:
     lo, hi = f['group_lrs'][0], f['lr_max']
@@ -252,10 +240,10 @@ def model_card(meta:dict, # from `training_metadata`
                          tags=['fastai', 'fastbridge', 'text-classification', *tags],
                          metrics=[_HUB_METRIC_IDS[k] for k in results if k in _HUB_METRIC_IDS and k != 'valid_loss'] or None,
                          model_name=' '.join(str(model_name).split()) if evals else None, eval_results=evals)
-    on_data = f" on {md_escape(dataset_name or dataset)}" if (dataset_name or dataset) else ''
-    start = f"a fine-tuned version of [{md_escape(base)}](https://huggingface.co/{base})" if base else \
-            f"a {md_escape(meta['architecture'])} trained from randomly initialised weights"
-    summary = (md_escape(description, multiline=True) + '\n\n' if description else '') + \
+    on_data = f" on {escape_markdown(dataset_name or dataset)}" if (dataset_name or dataset) else ''
+    start = f"a fine-tuned version of [{escape_markdown(base)}](https://huggingface.co/{base})" if base else \
+            f"a {escape_markdown(meta['architecture'])} trained from randomly initialised weights"
+    summary = (escape_markdown(description, multiline=True) + '\n\n' if description else '') + \
               f"This model is {start}{on_data}, for text classification into {len(meta['labels'])} classes. " \
               "It was trained with [fastbridge](https://github.com/fastbridge/fastbridge) (fastai and Hugging Face Transformers)."
     fits = meta['fits']
@@ -267,24 +255,24 @@ def model_card(meta:dict, # from `training_metadata`
     hp = [('batch size', meta['batch_size']), ('maximum length (tokens)', meta['max_length']),
           ('optimizer', meta['optimizer']), ('weight decay', meta['weight_decay']), ('loss', meta['loss']),
           ('mixed precision', meta['mixed_precision']), ('seed', meta['seed'] if meta['seed'] is not None else 'not recorded')]
-    hp += [(md_escape(k), v) for k,v in meta.items() if k not in _CORE_META]
+    hp += [(escape_markdown(k), v) for k,v in meta.items() if k not in _CORE_META]
     fits_table = _table(['stage', 'epochs', 'peak learning rate', 'schedule', 'trainable layer groups'],
                         [[i+1, f['epochs'], _lr(f), f['schedule'], f"{f['trainable_groups']} of {f['n_groups']}"]
                          for i,f in enumerate(fits)], 'rrrll') if fits else ''
-    where = f"the {md_escape(dataset_split)} split" if dataset_split else 'the validation set'
-    of_data = f" of {md_escape(dataset_name or dataset)}" if (dataset_name or dataset) else ''
+    where = f"the {escape_markdown(dataset_split)} split" if dataset_split else 'the validation set'
+    of_data = f" of {escape_markdown(dataset_name or dataset)}" if (dataset_name or dataset) else ''
     results_intro = (f"On {where}{of_data} ({meta['n_valid']:,} texts), " +
                      ('after the last epoch of training (from fastai\'s `Recorder`):' if meta.get('results_source') == 'recorder'
                       else 'measured when the model was exported:'))
     card = ModelCard.from_template(
-        data, template_str=CARD_TEMPLATE, title=md_escape(model_name), summary=summary,
-        labels_table=_table(['id', 'label'], [[i, md_escape(l)] for i,l in enumerate(meta['labels'])], 'rl'),
-        intended_use=md_escape(intended_use, multiline=True) if intended_use else DEFAULT_INTENDED_USE,
+        data, template_str=CARD_TEMPLATE, title=escape_markdown(model_name), summary=summary,
+        labels_table=_table(['id', 'label'], [[i, escape_markdown(l)] for i,l in enumerate(meta['labels'])], 'rl'),
+        intended_use=escape_markdown(intended_use, multiline=True) if intended_use else DEFAULT_INTENDED_USE,
         model_ref=repr(repo_id) if repo_id else '"path/to/this/folder"', max_length=meta['max_length'],
         procedure=procedure, hyperparameters=_table(['hyperparameter', 'value'], [[k, _num(v)] for k,v in hp]),
         fits_table=fits_table, results_intro=results_intro,
-        results_table=_table(['metric', 'value'], [[md_escape(k), f"{v:.4f}"] for k,v in results.items()], 'lr'),
-        limitations=md_escape(limitations, multiline=True) if limitations else DEFAULT_LIMITATIONS,
+        results_table=_table(['metric', 'value'], [[escape_markdown(k), f"{v:.4f}"] for k,v in results.items()], 'lr'),
+        limitations=escape_markdown(limitations, multiline=True) if limitations else DEFAULT_LIMITATIONS,
         versions='\n'.join(f"- {k} {v}" for k,v in meta['versions'].items()))
     return card
 
@@ -292,6 +280,27 @@ _CORE_META = {'base_model', 'architecture', 'labels', 'max_length', 'batch_size'
               'weight_decay', 'loss', 'mixed_precision', 'seed', 'fits', 'fits_recorded', 'results', 'results_source', 'versions'}
 
 # %% ../nbs/05_export.ipynb #8e98dfe5
+EXPORT_MANIFEST = '.fastbridge-export.json'
+
+def clear_export_dir(path:str|Path # the folder an export goes to
+                    ) -> Path:
+    "Make `path` an empty folder for `export_model`: create it, or remove exactly the files an earlier export listed in its manifest; refuse any other file."
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} is a file: give a folder to export the model to.")
+    if path.is_dir():
+        try: ours = set(json.loads((path/EXPORT_MANIFEST).read_text(encoding='utf-8'))['files'])
+        except (FileNotFoundError, ValueError, KeyError, TypeError): ours = set()
+        present = {f.relative_to(path).as_posix() for f in path.rglob('*') if not f.is_dir()} - {EXPORT_MANIFEST}
+        if foreign := sorted(present - ours):
+            raise FileExistsError(f"{path} holds {len(foreign)} file(s) that export_model did not write ({', '.join(foreign[:5])}"
+                                  f"{', ...' if len(foreign) > 5 else ''}): a stale file from another model would ship with this one. "
+                                  "Export into a new or empty folder, or remove those files; nothing was written.")
+        for f in present: (path/f).unlink()
+        (path/EXPORT_MANIFEST).unlink(missing_ok=True)
+        for d in sorted((d for d in path.rglob('*') if d.is_dir()), key=lambda d: -len(d.parts)): d.rmdir()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
 def export_model(learn:TextClassifierLearner, # a trained learner
                  path:str|Path, # the folder to write
                  model_name:str|None=None, # default: the folder's name
@@ -299,11 +308,14 @@ def export_model(learn:TextClassifierLearner, # a trained learner
                  base_model:str|None=None, # the starting checkpoint's Hub id; default `base_model_id(learn)`
                  **card_kwargs # passed to `model_card`: dataset, license, language, intended_use, limitations, repo_id, ...
                 ) -> Path:
-    "Write `learn`'s model as a Hugging Face directory with `training.json` and a model card (`README.md`)."
+    "Write `learn`'s model as a Hugging Face directory with `training.json` and a model card (`README.md`), into a new or empty folder, or one an earlier `export_model` wrote."
+    path = clear_export_dir(path)
     path = save_hf_model(learn, path)
     meta = training_metadata(learn, seed=seed, base_model=base_model)
     (path/'training.json').write_text(json.dumps(meta, indent=2) + '\n', encoding='utf-8')
     model_card(meta, model_name or path.resolve().name, **card_kwargs).save(path/'README.md')
+    files = sorted(f.relative_to(path).as_posix() for f in path.rglob('*') if f.is_file())
+    atomic_write_text(path/EXPORT_MANIFEST, json.dumps({'written_by': 'fastbridge.export.export_model', 'files': files}, indent=1) + '\n')
     return path
 
 # %% ../nbs/05_export.ipynb #a1d7de33

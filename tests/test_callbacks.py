@@ -117,6 +117,22 @@ def test_resume_refuses_a_different_fit(tmp_path):
         learn.fit_one_cycle(2, 1e-3, cbs=TrainingCheckpoint(ckpt, resume=True, verbose=False))
 
 
+def test_resume_refuses_a_corrupted_or_foreign_file(tmp_path):
+    "Issue 10 (7): a damaged checkpoint used to resume silently with wrong weights; now it is refused, saying why."
+    ckpt = tmp_path/'run.pth'
+    fit(tiny_learner(), TrainingCheckpoint(ckpt, verbose=False), n_epoch=2)
+    raw = bytearray(ckpt.read_bytes()); raw[len(raw) // 2] ^= 0x10  # one bit flipped somewhere in the weights
+    ckpt.write_bytes(bytes(raw))
+    learn = tiny_learner()
+    before = [p.detach().clone() for p in learn.model.parameters()]
+    with pytest.raises(ValueError, match="is corrupted: its SHA-256 checksum does not match"):
+        learn.fit_one_cycle(3, 1e-3, cbs=TrainingCheckpoint(ckpt, resume=True, verbose=False))
+    assert all(torch.equal(a, b) for a, b in zip(before, learn.model.parameters()))  # nothing was loaded
+    torch.save(learn.model.state_dict(), ckpt)  # a foreign file: a plain torch checkpoint
+    with pytest.raises(ValueError, match="is not a training checkpoint written by `TrainingCheckpoint`"):
+        fit(tiny_learner(), TrainingCheckpoint(ckpt, resume=True, verbose=False))
+
+
 def test_no_checkpoint_from_validate_or_get_preds(tmp_path):
     learn = tiny_learner()
     learn.add_cb(TrainingCheckpoint(tmp_path/'kept.pth'))

@@ -92,6 +92,20 @@ def test_round_trip_check_catches_a_bad_export(learn, exported, tmp_path):
         pipeline('text-classification', model=str(exported))(LONG)
 
 
+def test_export_never_keeps_a_stale_file_from_another_model(learn, tmp_path):
+    "Issue 10 (7): an export into a folder holding another model's pickle kept it; now only its own earlier files are replaced."
+    out = export_model(learn, tmp_path/'m')
+    first = sorted(p.name for p in out.iterdir())
+    (out/'tokenizer.json').write_text('{}')  # its own file, changed: replaced on the next export
+    export_model(learn, out)
+    assert sorted(p.name for p in out.iterdir()) == first and (out/'tokenizer.json').read_text() != '{}'
+    (out/'pytorch_model.bin').write_bytes(b'weights of another model')
+    with pytest.raises(FileExistsError, match="pytorch_model.bin"): export_model(learn, out)
+    assert (out/'pytorch_model.bin').exists() and (out/'model.safetensors').exists()  # refused: nothing removed
+    (tmp_path/'other').mkdir(); (tmp_path/'other'/'notes.txt').write_text('mine')
+    with pytest.raises(FileExistsError, match="notes.txt"): export_model(learn, tmp_path/'other')
+
+
 def test_labels_come_from_the_data_not_the_model(learn, tmp_path):
     "A model built with generic names (LABEL_0, LABEL_1) is exported with the data's class names; untrained, the card's results are measured."
     model = BertForSequenceClassification(tiny_bert_config(len(learn.dls.tokenizer), num_labels=2))
