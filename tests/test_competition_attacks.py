@@ -347,3 +347,30 @@ def test_the_competition_needs_no_torch():
             "print(bad); sys.exit(1 if bad else 0)")
     p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(REPO)})
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+# Careless organizers: every broken scorer set-up is a message and exit 2, with nothing secret echoed ------------------------
+def test_broken_scorer_setups_fail_cleanly(world):
+    root, comp, c, subs = world
+    write_entry(subs/'ada'/'1', Y, team='Ada')
+    run = lambda *a, key=KEY_TEXT: admin(comp, 'score', *a, key_text=key)
+    for mangled in (KEY_TEXT.replace('\n', ' ')[:300], KEY_TEXT.replace('\n', ' ').replace('\t', ' ')[:300]):
+        p = run('--ledger', root/'l.jsonl', '--out', root/'b', key=mangled)  # the key's text mangled: never echoed
+        assert p.returncode == 2 and mangled[20:60] not in p.stdout + p.stderr, p.stderr
+    assert 'the path in $SST2_ANSWER_KEY' in p.stderr
+    os.mkfifo(root/'fifo.tsv')
+    for key in (str(root/'fifo.tsv'), str(root)):
+        p = run('--ledger', root/'l.jsonl', '--out', root/'b', key=key)
+        assert p.returncode == 2 and 'Traceback' not in p.stderr, p.stderr
+    (root/'ledger-dir').mkdir()
+    (root/'null.jsonl').symlink_to('/dev/null')
+    (root/'edited.jsonl').write_text('{"hello": 1}\n')
+    for led in ('ledger-dir', 'null.jsonl', 'edited.jsonl'):
+        p = run('--ledger', root/led, '--out', root/'b')
+        assert p.returncode == 2 and 'Traceback' not in p.stderr, (led, p.stderr)
+    p = run('--ledger', root/'l.jsonl', '--out', root/'b', '--now', '2027-01-10T10:00')
+    assert p.returncode == 2 and 'no time zone' in p.stderr
+    assert not (root/'l.jsonl').exists()
+    key_link = root/'key-link.tsv'; (root/'key.tsv').write_text(KEY_TEXT); key_link.symlink_to(root/'key.tsv')
+    p = run('--ledger', root/'l.jsonl', '--out', root/'b', key=str(key_link))  # an organizer's link to the key is fine
+    assert p.returncode == 0, p.stderr

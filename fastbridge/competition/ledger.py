@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MAX_RECORD_BYTES', 'LedgerError', 'Ledger']
+__all__ = ['MAX_RECORD_BYTES', 'RECORD_KEYS', 'LedgerError', 'Ledger']
 
-# %% ../../nbs/33_competition_ledger.ipynb #7865aea2
+# %% ../../nbs/33_competition_ledger.ipynb #e7803305
 MAX_RECORD_BYTES = 16_000
+RECORD_KEYS = ('id', 'seq', 'status')  # every record has at least these
 
 class LedgerError(RuntimeError):
     "A ledger file that cannot be read or written safely."
@@ -34,8 +35,12 @@ class Ledger:
         if text and not text.endswith('\n'):
             raise LedgerError(f"{self.path}: the last line is incomplete (a scorer stopped mid-write). Move that line to "
                               "another file and rerun the scorer; the entry will be scored again.")
-        try: return [json.loads(l) for l in text.splitlines() if l.strip()]
+        try: recs = [json.loads(l) for l in text.splitlines() if l.strip()]
         except json.JSONDecodeError as e: raise LedgerError(f"{self.path}: line {e.lineno} is not JSON ({e.msg}); the ledger was edited by hand?") from None
+        for n, r in enumerate(recs, 1):
+            if not isinstance(r, dict) or not all(k in r for k in RECORD_KEYS):
+                raise LedgerError(f"{self.path}: record {n} lacks some of {list(RECORD_KEYS)}; the ledger was edited by hand? Restore it from the leaderboard branch's history.")
+        return recs
     @contextmanager
     def locked(self):
         "Hold the ledger's exclusive lock, on the file itself (blocks while another scorer holds it)."

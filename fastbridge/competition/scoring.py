@@ -45,7 +45,7 @@ class AnswerKey:
         return sorted(self.labels if part == 'all' else getattr(self, part))
     def __repr__(self): return f"AnswerKey({len(self.labels)} labels, {len(self.public)} public, {len(self.private)} private)"
 
-# %% ../../nbs/34_competition_scoring.ipynb #2f6461d9
+# %% ../../nbs/34_competition_scoring.ipynb #46c58b31
 def parse_answer_key(text:str, # the key: header `index<TAB>label<TAB>usage`, one row per test index
                      indices:Sequence[int]|None=None, # the competition's test indices the key must cover exactly
                      source:str='the answer key' # named in errors
@@ -86,20 +86,24 @@ def load_answer_key(path:str|Path|None=None, # the key file; default: $SST2_ANSW
                     indices:Sequence[int]|None=None # the test indices the key must cover exactly
                    ) -> AnswerKey:
     "The organizer's answer key, from a path outside any git work tree or from the environment, checked completely."
+    shown = None  # how errors name the key: never by a value that came from the environment (it may be the secret)
     if path is None:
         val = os.environ.get(KEY_ENV, '')
         if not val.strip(): raise AnswerKeyError(f"No answer key: pass its path (--key PATH) or set {KEY_ENV} to its path or "
                                                  "its contents. The key is the organizers' secret and is never in the repository.")
-        if '\n' in val.strip(): return parse_answer_key(val, indices, f"${KEY_ENV}")
-        path = val.strip()
+        if '\n' in val.strip() or '\r' in val.strip() or '\t' in val: return parse_answer_key(val.replace('\r\n', '\n').replace('\r', '\n'), indices, f"${KEY_ENV}")
+        path, shown = val.strip(), f"the path in ${KEY_ENV}"
     path = Path(path).expanduser()
+    shown = shown or str(path)
     if tree := git_work_tree(path):
-        raise AnswerKeyError(f"The answer key {path} is inside the git work tree {tree}: move it outside any repository "
+        raise AnswerKeyError(f"The answer key {shown} is inside the git work tree {tree}: move it outside any repository "
                              "(or pass it through the environment) so that it can never be committed.")
-    try: raw = read_regular_file(path, MAX_KEY_BYTES)
-    except FileNotFoundError: raise AnswerKeyError(f"No answer key at {path}: give the path of the organizers' key file.") from None
-    except OSError as e: raise AnswerKeyError(f"The answer key {path} cannot be read: {e}") from None
-    return parse_answer_key(raw.decode('utf-8'), indices, str(path))
+    try: raw = read_regular_file(path.resolve(), MAX_KEY_BYTES)
+    except FileNotFoundError: raise AnswerKeyError(f"No answer key at {shown}: give the path of the organizers' key file.") from None
+    except OSError as e: raise AnswerKeyError(f"The answer key at {shown} cannot be read ({type(e).__name__}): give a plain file.") from None
+    try: text = raw.decode('utf-8')
+    except UnicodeDecodeError: raise AnswerKeyError(f"The answer key at {shown} is not UTF-8 text.") from None
+    return parse_answer_key(text, indices, shown)
 
 # %% ../../nbs/34_competition_scoring.ipynb #69bcd65a
 def split_answer_key(text:str, # a key `index<TAB>label` (GLUE's test labels)
