@@ -11,9 +11,9 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['MAX_RECORD_BYTES', 'RECORD_KEYS', 'LedgerError', 'Ledger']
 
-# %% ../../nbs/33_competition_ledger.ipynb #e7803305
+# %% ../../nbs/33_competition_ledger.ipynb #995fe94a
 MAX_RECORD_BYTES = 16_000
-RECORD_KEYS = ('id', 'seq', 'status')  # every record has at least these
+RECORD_KEYS = ('id', 'seq', 'status', 'team', 'submitted_at', 'recorded_at')  # every record has at least these
 
 class LedgerError(RuntimeError):
     "A ledger file that cannot be read or written safely."
@@ -39,7 +39,9 @@ class Ledger:
         except json.JSONDecodeError as e: raise LedgerError(f"{self.path}: line {e.lineno} is not JSON ({e.msg}); the ledger was edited by hand?") from None
         for n, r in enumerate(recs, 1):
             if not isinstance(r, dict) or not all(k in r for k in RECORD_KEYS):
-                raise LedgerError(f"{self.path}: record {n} lacks some of {list(RECORD_KEYS)}; the ledger was edited by hand? Restore it from the leaderboard branch's history.")
+                raise LedgerError(f"{self.path}: record {n} lacks some of {list(RECORD_KEYS)}: the ledger was edited by hand (restore it "
+                                  "from the leaderboard branch's history) or written by a scorer older than the fixed split (start a new "
+                                  "ledger: its scores were on another split).")
         return recs
     @contextmanager
     def locked(self):
