@@ -30,7 +30,7 @@ from transformers import (AutoConfig, AutoModelForTokenClassification, BertForTo
 
 from .hub import (DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, labels_config, load_tokenizer, resolve_checkpoint,
                   tiny_bert_config, _from_pretrained)
-from .data import DataError, SubsetSplitter, check_columns, tokenizer_fingerprint
+from .data import DataError, SubsetSplitter, check_columns, tokenizer_fingerprint, _rows
 from .learner import (BF16Autocast, HFModelWrapper, HFOutputCallback, bf16_is_fast, fused_adamw, transformer_layer_groups,
                       _unwrap)
 from .export import save_hf_model, training_metadata
@@ -93,11 +93,7 @@ def synthetic_ner(n:int=1000, # how many sentences
         rows.append((tokens, tags))
     return pd.DataFrame(rows, columns=['tokens', 'tags'])
 
-# %% ../nbs/08_token_classification.ipynb #f8819469
-def _rows(idxs, n=5) -> str:
-    idxs = list(idxs)
-    return ', '.join(map(str, idxs[:n])) + (f" and {len(idxs)-n} more" if len(idxs) > n else '')
-
+# %% ../nbs/08_token_classification.ipynb #bc07fc42
 def _as_list(o): return list(o) if isinstance(o, (list, tuple, np.ndarray, pd.Series)) else None
 
 def check_words(sentences:Sequence, # one list of words per sentence
@@ -338,7 +334,7 @@ class TokenDataLoaders(DataLoaders):
                 vocab:Sequence[str]|None=None, # tag names in id order; inferred (`infer_tag_vocab`) when None
                 valid_df:pd.DataFrame|None=None, # a separate validation set with the same columns
                 valid_col:str|None=None, # or: a boolean column marking the validation rows
-                splitter:Callable|None=None, # or: `items -> (train_idxs, valid_idxs)`; default a seeded random 20%
+                splitter:Callable|None=None, # or: `df -> (train_idxs, valid_idxs)`, e.g. fastai's `RandomSplitter`; default a seeded random 20%
                 bs:int=16, # training batch size
                 val_bs:int|None=None, # validation batch size (default 2*bs)
                 max_length:int=128, # longer sentences are cut to this many pieces (with a warning)
@@ -361,7 +357,8 @@ class TokenDataLoaders(DataLoaders):
         elif valid_col:
             m = df[valid_col].astype(bool).values
             splits = (np.flatnonzero(~m), np.flatnonzero(m))
-        else: splits = (splitter or SubsetSplitter(0.8, 0.2, seed=seed))(np.zeros(len(df)))
+        elif splitter is not None: splits = splitter(df)
+        else: splits = SubsetSplitter(0.8, 0.2, seed=seed)(np.arange(len(df)))
         for name, idx in zip(('training', 'validation'), splits):
             if len(idx) == 0: raise DataError(f"The {name} split is empty: use more data or another split.")
         ds = TokenizedWords.from_words(df[tokens_col].tolist(), tokenizer, df[tags_col].tolist(), vocab, max_length,
@@ -462,7 +459,7 @@ def _display(frame:pd.DataFrame):
     except ImportError: pass
     print(frame.to_string(index=False))
 
-# %% ../nbs/08_token_classification.ipynb #ff72f739
+# %% ../nbs/08_token_classification.ipynb #0ade4410
 def load_token_classifier(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local directory or Hub id
                           labels:Sequence[str]=NER_TAGS, # tag names, in the order of their ids
                           seed:int|None=None, # seeds the freshly initialised head (and the whole `tiny-bert` model)
@@ -479,7 +476,7 @@ def load_token_classifier(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local di
     config = _from_pretrained(AutoConfig, src, **lab)
     return Checkpoint(tok, config, _from_pretrained(AutoModelForTokenClassification, src, config=config, **kwargs))
 
-# %% ../nbs/08_token_classification.ipynb #57eb6358
+# %% ../nbs/08_token_classification.ipynb #a5c20a50
 class TokenCrossEntropy(nn.Module):
     "Cross-entropy over the pieces whose label is not `ignore_index`; per sentence when `reduction='none'`."
     def __init__(self, ignore_index:int=-100, # the label of pieces that do not count
@@ -505,7 +502,7 @@ class TokenCrossEntropy(nn.Module):
         "Tag probabilities of each piece."
         return F.softmax(x.float(), dim=-1)
 
-# %% ../nbs/08_token_classification.ipynb #22146348
+# %% ../nbs/08_token_classification.ipynb #e04e9596
 class EntityScore(Metric):
     "Entity-level precision, recall or F1 (seqeval, CoNLL rules) over the labelled pieces of all sentences."
     _funcs = {'f1': seqeval_f1, 'precision': seqeval_precision, 'recall': seqeval_recall}
@@ -545,7 +542,7 @@ def default_token_metrics() -> list[Metric]:
     "Token accuracy and entity-level precision, recall and F1."
     return [TokenAccuracy(), EntityScore('precision'), EntityScore('recall'), EntityScore('f1')]
 
-# %% ../nbs/08_token_classification.ipynb #282e7f06
+# %% ../nbs/08_token_classification.ipynb #23c430ee
 class PadToLongest(Callback):
     "Outside training, pad `pred` and the labels to the longest sentence of the dataset so batches concatenate."
     order = HFOutputCallback.order + 1
@@ -558,7 +555,7 @@ class PadToLongest(Callback):
         self.learn.pred = F.pad(self.pred, (0, 0, 0, extra))
         if len(self.yb): self.learn.yb = (F.pad(self.yb[0], (0, extra), value=-100),) + tuple(self.yb[1:])
 
-# %% ../nbs/08_token_classification.ipynb #a54c9608
+# %% ../nbs/08_token_classification.ipynb #973f9d69
 class TokenClassifierLearner(Learner):
     "A fastai `Learner` for a Hugging Face token classifier that predicts per word, from texts or word lists."
     @property
@@ -620,7 +617,7 @@ class TokenClassifierLearner(Learner):
         "Show words with their true and predicted tags, one column group per sentence."
         _display(_side_by_side(self.results_frame(ds_idx, max_n), ['word', 'tag', 'predicted']))
 
-# %% ../nbs/08_token_classification.ipynb #a3aad67c
+# %% ../nbs/08_token_classification.ipynb #449a09cc
 def _check_tokenizer_matches(dls, checkpoint):
     "Refuse data tokenized with another checkpoint's tokenizer, naming both."
     if dls.checkpoint is None or str(checkpoint) == str(dls.checkpoint): return
@@ -660,7 +657,7 @@ def token_classifier_learner(dls:TokenDataLoaders, # from `TokenDataLoaders`; it
                                   splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
                                   opt_func=fused_adamw, train_bn=train_bn, cbs=cbs, **kwargs)
 
-# %% ../nbs/08_token_classification.ipynb #3ddb7348
+# %% ../nbs/08_token_classification.ipynb #0c1aebd8
 def export_token_classifier(learn:TokenClassifierLearner, # a trained learner
                             path:str|Path, # the folder to write (created if needed; files in it are overwritten)
                             seed:int|None=None # the seed used for training, recorded in `training.json`
@@ -675,7 +672,7 @@ def export_token_classifier(learn:TokenClassifierLearner, # a trained learner
     (path/'training.json').write_text(json.dumps(meta, indent=2) + '\n', encoding='utf-8')
     return path
 
-# %% ../nbs/08_token_classification.ipynb #84250183
+# %% ../nbs/08_token_classification.ipynb #3d3f470c
 def _spans_to_tags(spans:list[tuple[str,int,int]], n:int) -> list[str]:
     tags = ['O']*n
     for kind,a,b in spans:
