@@ -349,6 +349,9 @@ class TokenDataLoaders(DataLoaders):
             if checkpoint is None: raise ValueError("Name a `checkpoint` (e.g. 'minilm') or pass its `tokenizer`.")
             tokenizer = load_tokenizer(checkpoint)
         check_fast_tokenizer(tokenizer)
+        if checkpoint is not None and tokenizer_fingerprint(tokenizer) != tokenizer_fingerprint(load_tokenizer(checkpoint)):
+            raise ValueError(f"The tokenizer given ({tokenizer.name_or_path!r}) is not the one of checkpoint {str(checkpoint)!r}: "
+                             "leave `tokenizer` out to use the checkpoint's, or pass `checkpoint=` the one it belongs to.")
         check_columns(df, tokens_col, tags_col, *([valid_col] if valid_col else []))
         if valid_df is not None:
             check_columns(valid_df, tokens_col, tags_col)
