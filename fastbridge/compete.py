@@ -111,7 +111,7 @@ SST2_COMPETITION = Path('competitions')/'sst2'/COMPETITION_FILE
 def find_competition(start:str|Path|None=None, # a path inside the competition's folder, e.g. an entry
                      path:str|Path|None=None # an explicit definition file; wins over the search
                     ) -> Competition:
-    "The competition an entry belongs to: `path`, the nearest competition.toml above `start`, or SST-2's."
+    "The competition an entry belongs to: `path`, the nearest competition.toml above `start`, or SST-2's (in the working directory, the repository or the installed package)."
     if path is not None: return load_competition(path)
     tried = []
     if start is not None:
@@ -119,11 +119,13 @@ def find_competition(start:str|Path|None=None, # a path inside the competition's
         for d in [start, *start.parents]:
             if (d/COMPETITION_FILE).is_file(): return load_competition(d/COMPETITION_FILE)
         tried.append(f"the folders above {start}")
-    for base in (Path.cwd(), Path(fastbridge.__file__).resolve().parents[1]):
+    pkg = Path(fastbridge.__file__).resolve().parent
+    for base in (Path.cwd(), pkg.parent, pkg):  # here, a clone (or editable install), a wheel's package data
         if (base/SST2_COMPETITION).is_file(): return load_competition(base/SST2_COMPETITION)
         tried.append(str(base/SST2_COMPETITION))
-    raise CompetitionError(f"No {COMPETITION_FILE} found (looked in {', '.join(tried)}): run from a clone of the "
-                           "fastbridge repository or pass the definition file with --competition.")
+    raise CompetitionError(f"No {COMPETITION_FILE} found (looked in {', '.join(tried)}): reinstall fastbridge (its wheel and "
+                           "git URL carry SST-2's rules), run from a clone of the repository, or pass the definition file "
+                           "with --competition.")
 
 # %% ../nbs/11_compete.ipynb #7d6672e6
 GLUE_HEADER = ('index', 'prediction')
