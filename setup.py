@@ -26,7 +26,9 @@ class build_py_with_shipped_files(build_py):
     def run(self):
         super().run()
         for f in SHIPPED_FILES:
-            self.copy_file(f, str(Path(self.build_lib)/cfg['lib_path']/f), preserve_mode=False)
+            dest = Path(self.build_lib)/cfg['lib_path']/f
+            self.mkpath(str(dest.parent))
+            self.copy_file(f, str(dest), preserve_mode=False)
 
 setup(
     cmdclass={'build_py': build_py_with_shipped_files},
