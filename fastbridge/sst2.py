@@ -11,17 +11,17 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
-import fastbridge
 import matplotlib.pyplot as plt
 from fastai.torch_core import set_seed
 
 from .hub import DEFAULT_CHECKPOINT, load_tokenizer
 from .data import DataError, TextDataLoaders, read_table, random_subset, check_columns
+from .shipped_files import shipped_roots
 from .learner import text_classifier_learner
 
 # %% auto #0
-__all__ = ['SST2_CLASSES', 'SST2_FILES', 'SST2_SHA256', 'SST2_REL_DIR', 'sst2_dir', 'load_sst2', 'sst2_dataloaders',
-           'write_glue_predictions', 'confusion_frame', 'plot_confusion', 'train_sst2']
+__all__ = ['SST2_CLASSES', 'SST2_FILES', 'SST2_SHA256', 'SST2_REL_DIR', 'SST2_HUB_ID', 'sst2_dir', 'load_sst2',
+           'sst2_dataloaders', 'write_glue_predictions', 'confusion_frame', 'plot_confusion', 'train_sst2']
 
 # %% ../nbs/10_sst2.ipynb #4352eedb
 SST2_CLASSES = ('negative', 'positive')
@@ -30,27 +30,28 @@ SST2_SHA256 = {  # GLUE's release of the public splits
     'train': '48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1',
     'validation': '54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0',
     'test': '69a938605609b3e6663b4487918fe1565eb293734e6e520d0366d1d412fd2a13'}
-SST2_REL_DIR = Path('competitions')/'sst2'/'data'
+SST2_REL_DIR = Path('competitions')/'sst2'/'data'  # in the repository; a wheel has it under fastbridge/
+SST2_HUB_ID = 'nyu-mll/glue'  # GLUE on the Hugging Face Hub (config 'sst2'); the old id 'glue' redirects there
 
 # %% ../nbs/10_sst2.ipynb #76c039f4
 def sst2_dir(path:str|Path|None=None # a folder holding train.tsv, validation.tsv and test.tsv
             ) -> Path:
-    "The folder of SST-2's public splits: `path`, `$FASTBRIDGE_SST2_DIR`, or `competitions/sst2/data` in this repository or above the working directory."
+    "The folder of SST-2's public splits: `path`, `$FASTBRIDGE_SST2_DIR`, or the copy the kit ships (`shipped_roots`: a clone, then the installed package)."
     candidates = [Path(path)] if path is not None else []
     if os.environ.get('FASTBRIDGE_SST2_DIR'): candidates.append(Path(os.environ['FASTBRIDGE_SST2_DIR']))
-    candidates.append(Path(fastbridge.__file__).resolve().parents[1]/SST2_REL_DIR)  # a clone or editable install
-    candidates += [d/SST2_REL_DIR for d in [Path.cwd(), *Path.cwd().parents]]
+    candidates += [root/SST2_REL_DIR for root in shipped_roots()]  # a clone, then a pip-installed package
     for d in candidates:
         if all((d/f).is_file() for f in SST2_FILES.values()): return d
     raise FileNotFoundError(f"No SST-2 files ({', '.join(SST2_FILES.values())}) in {[str(c) for c in candidates[:3]]}: "
-                            "run from a clone of the fastbridge repository, set FASTBRIDGE_SST2_DIR to a folder with GLUE's "
-                            "SST-2 files, or use `load_sst2(..., source='hub')` where the Hugging Face Hub is reachable.")
+                            "reinstall fastbridge (its wheel and git URL carry them), run from a clone of the repository, set "
+                            "FASTBRIDGE_SST2_DIR to a folder with GLUE's SST-2 files, or use `load_sst2(..., source='hub')` "
+                            "where the Hugging Face Hub is reachable.")
 
 # %% ../nbs/10_sst2.ipynb #cf6af098
 def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 def load_sst2(split:str='train', # 'train', 'validation' or 'test'
-              source:str='local', # 'local' (the vendored files) or 'hub' (`datasets.load_dataset('glue', 'sst2')`)
+              source:str='local', # 'local' (the vendored files) or 'hub' (`datasets.load_dataset(SST2_HUB_ID, 'sst2')`)
               path:str|Path|None=None, # the folder of the files, for `source='local'`
               verify:bool=True # check the local file is GLUE's release (SHA-256)
              ) -> pd.DataFrame:
@@ -70,7 +71,7 @@ def load_sst2(split:str='train', # 'train', 'validation' or 'test'
 
 def _load_sst2_hub(split):
     from datasets import load_dataset
-    try: ds = load_dataset('glue', 'sst2', split=split)
+    try: ds = load_dataset(SST2_HUB_ID, 'sst2', split=split)
     except Exception as e:
         raise ConnectionError(f"Could not load GLUE SST-2 from the Hugging Face Hub ({type(e).__name__}: {e}). "
                               "Use the vendored files instead: `load_sst2(split)` (source='local').") from e

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import fastbridge
+from ..shipped_files import shipped_file
 
 # %% auto #0
 __all__ = ['METRICS', 'COMPETITION_FILE', 'SST2_COMPETITION', 'Problem', 'CompetitionError', 'Competition', 'load_competition',
@@ -119,12 +119,8 @@ def competition_file(path:str|Path|None=None # an explicit definition file (an o
                     ) -> Path:
     "The competition's definition file: `path` if given, else SST-2's in the fastbridge repository (never one from the submissions)."
     if path is not None: return Path(path)
-    tried = []
-    for base in (Path(fastbridge.__file__).resolve().parents[1], Path.cwd()):
-        if (base/SST2_COMPETITION).is_file(): return base/SST2_COMPETITION
-        tried.append(str(base/SST2_COMPETITION))
-    raise CompetitionError(f"No {COMPETITION_FILE} found (looked at {', '.join(tried)}): run from a clone of the "
-                           "fastbridge repository or pass the definition file with --competition.")
+    try: return shipped_file(SST2_COMPETITION, "competition definition")
+    except FileNotFoundError as e: raise CompetitionError(f"{e} An organizer can also pass the file with --competition.") from None
 
 def find_competition(path:str|Path|None=None # an explicit definition file; default: `competition_file()`
                     ) -> Competition:

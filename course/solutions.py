@@ -1,0 +1,46 @@
+# Reference solutions of the course's exercises: one block per exercise, opened by a `# %% exercise <id>` line.
+# `solution("<id>")` in a lesson shows a block; the course's tests run each block in place of its starter cell and
+# check that it passes (and that the untouched starter does not). This file is the only place they live.
+
+# %% exercise 1.1
+sentence = "The unbelievably charming film"
+pieces = tok.tokenize(sentence)
+ids = tok(sentence)['input_ids']
+
+# %% exercise 1.2
+def real_tokens(batch):
+    return batch['attention_mask'].sum(1)
+
+# %% exercise 1.3
+model = load_classifier('models/two-label', labels=['negative', 'neutral', 'positive'], new_head=True).model
+
+# %% exercise 2.1
+smoke = train.iloc[random_subset(train.label, 0.02, seed=0, stratify=True)]
+
+# %% exercise 2.2
+(tn, fp), (fn, tp) = cm.values
+acc = (tn + tp) / cm.values.sum()
+precision, recall = tp / (tp + fp), tp / (tp + fn)
+f1 = 2 * precision * recall / (precision + recall)
+
+# %% exercise 2.3
+lrs = slice(3e-4 / 10, 3e-4)
+
+# %% exercise 3.1
+config = json.loads((export_dir/'config.json').read_text())
+labels = [config['id2label'][k] for k in sorted(config['id2label'], key=int)]
+
+# %% exercise 3.2
+import fnmatch
+lfs_files = [p.name for p in export_dir.iterdir() if any(fnmatch.fnmatch(p.name, pat) for pat in LFS_PATTERNS)]
+
+# %% exercise 4.1
+trainable = [1, 1, 2, 2, 3, 3]  # the head alone, then one more group after every second epoch
+
+# %% exercise 4.2
+import math
+def perplexity(loss):
+    return math.exp(loss)
+
+# %% exercise 4.3
+weights = [0.2 * 0.5 ** epoch for epoch in range(4)]
