@@ -26,7 +26,7 @@ def text_probabilities(predictor:Predictor, # from `behaviour.as_predictor`
     if not text.strip(): return {}
     return {l: float(p) for l,p in zip(predictor.labels, predictor([text])[0])}
 
-# %% ../nbs/17_demo.ipynb #ef8ba5db
+# %% ../nbs/17_demo.ipynb #11d41c12
 class ClassifierWidget:
     "A text box and one probability bar per label, for any model `behaviour.as_predictor` takes; updates as you type or on a button."
     def __init__(self, model, # a learner, an exported model folder, a pipeline, or a function texts -> probabilities
@@ -36,11 +36,12 @@ class ClassifierWidget:
                 ):
         self.predictor = as_predictor(model, **kwargs)
         self.text = widgets.Textarea(value='', placeholder='Type a text to classify', continuous_update=live,
-                                     layout=widgets.Layout(width='100%'))
-        self.button = widgets.Button(description='Classify', button_style='primary', icon='check')
+                                     layout=widgets.Layout(width='auto', height='5em'))
+        self.button = widgets.Button(description='Classify', button_style='primary')
         self.label = widgets.Label(value='')
+        width = f"{max(len(l) for l in self.predictor.labels) + 2}ch"  # bars start in one column
         self.bars = {l: widgets.FloatProgress(value=0., min=0., max=1., description=l, bar_style='info',
-                                              style={'description_width': 'initial'})
+                                              style={'description_width': width})
                      for l in self.predictor.labels}
         self.percents = {l: widgets.Label(value='') for l in self.predictor.labels}
         if live: self.text.observe(lambda change: self.update(change['new']), names='value')
