@@ -13,7 +13,7 @@ NB_DIRS := nbs course competitions
 NB_TEST_DIRS := nbs competitions
 RUN_DIR ?= runs/sst2-minilm
 
-.PHONY: all setup main test test-fast export readme lessons bench bench-lm
+.PHONY: all setup main test test-fast export readme lessons bench bench-lm bench-behaviour
 all: main
 
 # torch and torchvision go first, pinned to the builds we test with (pip takes them from the local disk
@@ -72,3 +72,7 @@ bench: $(STAMP)
 bench-lm: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/lm_adaptation.py
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/siatl.py
+
+# Behavioural tests (fastbridge.behaviour) of MiniLM fine-tuned on 10% of SST-2 (results in bench/results/behaviour.md)
+bench-behaviour: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/behaviour.py

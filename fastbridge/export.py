@@ -228,6 +228,7 @@ def model_card(meta:dict, # from `training_metadata`
                description:str|None=None, # one paragraph about the model (plain text)
                intended_use:str|None=None, # what it is for, and not for (plain text)
                limitations:str|None=None, # known limitations and biases (plain text)
+               limitations_md:str|None=None, # Markdown appended to the limitations as written, e.g. test findings; escape any text in it with `escape_markdown`
                repo_id:str|None=None # where it will live on the Hub, for the usage example
               ) -> ModelCard:
     "A Hugging Face `ModelCard` (YAML metadata + Markdown) describing a model trained with fastbridge."
@@ -272,7 +273,8 @@ def model_card(meta:dict, # from `training_metadata`
         procedure=procedure, hyperparameters=_table(['hyperparameter', 'value'], [[k, _num(v)] for k,v in hp]),
         fits_table=fits_table, results_intro=results_intro,
         results_table=_table(['metric', 'value'], [[escape_markdown(k), f"{v:.4f}"] for k,v in results.items()], 'lr'),
-        limitations=escape_markdown(limitations, multiline=True) if limitations else DEFAULT_LIMITATIONS,
+        limitations=(escape_markdown(limitations, multiline=True) if limitations else DEFAULT_LIMITATIONS) +
+                    (f"\n\n{limitations_md.strip()}" if limitations_md else ''),
         versions='\n'.join(f"- {k} {v}" for k,v in meta['versions'].items()))
     return card
 
