@@ -40,7 +40,8 @@ def _args(argv=None):
     p.add_argument('--student-lr', type=float, default=2e-4)
     p.add_argument('--T', type=float, default=2.0, help="distillation temperature")
     p.add_argument('--alpha', type=float, default=0.5, help="weight of the soft (teacher) loss")
-    p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
+    p.add_argument('--threads', type=int, nargs='+', default=[1, 2], help="thread counts of the timings")
+    p.add_argument('--train-threads', type=int, default=2, help="torch threads for fine-tuning and distillation (1 wastes less on a busy machine)")
     p.add_argument('--latency-n', type=int, default=100, help="validation sentences timed one at a time, per repeat")
     p.add_argument('--repeats', type=int, default=2)
     p.add_argument('--work', default='runs/bench-compress', help="where the variants are saved")
@@ -103,7 +104,7 @@ def main(argv=None):
     work.mkdir(parents=True, exist_ok=True); out.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()
     t_start = time.time()
-    torch.set_num_threads(max(a.threads))
+    torch.set_num_threads(a.train_threads)
     valid = load_sst2('validation')
     texts, labels = valid.sentence.tolist(), valid.label.to_numpy()
 
@@ -228,7 +229,7 @@ def report(res) -> str:
                         "distilled student: within 2 pt and >= 2x):", '\n'.join(goals),
                         f"Training time (teacher: fine-tuning plus saving and exporting its four variants): {tr}; "
                         f"whole run {res['total_seconds']/60:.1f} min.",
-                        f"Reproduce: `nice -n 10 python bench/compress.py {args}` (`make bench-compress` runs the defaults); "
+                        f"Reproduce: `python bench/compress.py {args}` (`make bench-compress` runs the defaults, under `nice -n 10`); "
                         "the raw numbers are in `bench/results/compress.json`."]) + '\n'
 
 
