@@ -13,7 +13,7 @@ NB_DIRS := nbs course competitions
 NB_TEST_DIRS := nbs competitions
 RUN_DIR ?= runs/sst2-minilm
 
-.PHONY: all setup main test test-fast export readme lessons bench bench-lm bench-behaviour
+.PHONY: all setup main test test-fast export readme lessons bench bench-lm bench-behaviour bench-compress
 all: main
 
 # torch and torchvision go first, pinned to the builds we test with (pip takes them from the local disk
@@ -76,3 +76,7 @@ bench-lm: $(STAMP)
 # Behavioural tests (fastbridge.behaviour) of MiniLM fine-tuned on 10% of SST-2 (results in bench/results/behaviour.md)
 bench-behaviour: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/behaviour.py
+
+# int8 (torch, ONNX Runtime), ONNX and a distilled student against the float32 MiniLM (results in bench/results/compress.md)
+bench-compress: $(STAMP)
+	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/compress.py
