@@ -394,7 +394,11 @@ def build(out:Path|None=None, lenient:bool=False, jobs:int=2, clean:bool=False, 
     repo_url = (site['repo_url'] or cfg['DEFAULT'].get('git_url', '')).rstrip('/')
     branch = cfg['DEFAULT'].get('branch', 'main')
     resources = _glob(REPO, site['resources'])
-    if gen: resources += [LEADERBOARD_PAGE.replace('.md', '.html'), LEADERBOARD_PAGE.replace('.md', '.csv')]
+    if gen: resources += [LEADERBOARD_PAGE.replace('.md', '.csv')]
+    html_of = {posixpath.splitext(p)[0] + '.html': p for p in list(plan['pages']) + list(gen)}
+    clash = [f"{r} (the page {html_of[r]} renders to it)" for r in resources if r in html_of]
+    if clash: raise DocsError(f"{CONFIG}: `project.resources` would overwrite rendered pages: {', '.join(clash)}. "
+                              "Leave those files out of `resources` (their Markdown twin is the page).")
     links = {'pages': set(plan['pages']) | set(gen), 'resources': set(resources), 'repo_url': repo_url, 'branch': branch}
     titles = {p['href']: p['text'] for s in plan['sections'] for p in s['pages'] if p['text']}
     # 1. generated pages
@@ -428,6 +432,7 @@ def build(out:Path|None=None, lenient:bool=False, jobs:int=2, clean:bool=False, 
             src = board_src if p == LEADERBOARD_PAGE and not gen else (STAGE/p if p in gen else REPO/p)
             stage_markdown(src, STAGE/p, p, links, titles.get(p), p in orphans, SAMPLE_NOTICE if p in gen else '')
     for r in resources:
+        if (STAGE/r).exists(): continue  # generated above
         if (REPO/r).exists(): (STAGE/r).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(REPO/r, STAGE/r)
     # 3. what conf.py needs: the sidebar as toctrees, the navbar, which page is home
     for s in plan['sections']:

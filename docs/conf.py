@@ -49,4 +49,5 @@ html_theme_options = {
     'home_page_in_toc': True,
     'show_toc_level': 2,
     'navigation_with_keys': False,
+    'navbar_persistent': [],        # one search field, in the sidebar
 }

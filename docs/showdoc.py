@@ -36,6 +36,11 @@ def _code(text) -> str:
 
 
 def _signature(sym):
+    if inspect.isclass(sym) and '__init__' not in vars(sym):
+        # an inherited constructor is shown only where this library wrote it (fastai's Callback takes every event name)
+        owner = next((c for c in sym.__mro__ if '__init__' in vars(c)), object)
+        if owner is object or not (owner.__module__ or '').split('.')[0] in ('__main__', (DEFAULT_MODULE or '').split('.')[0]):
+            return inspect.Signature()
     target = sym.__init__ if inspect.isclass(sym) and '__init__' in vars(sym) else sym
     try: sig = inspect.signature(target)
     except (TypeError, ValueError): return None
@@ -100,12 +105,15 @@ class ApiEntry:
     "What `show_doc(sym)` displays in the Sphinx build: a `py:` directive in MyST Markdown."
     def __init__(self, sym, name=None, title_level=3):
         self.sym, self.name = _unwrap(sym), name
+        mod = getattr(self.sym, '__module__', None) or ''
+        if mod in ('__main__', 'builtins', '') and DEFAULT_MODULE: mod = DEFAULT_MODULE
+        self.mod, self.qual = mod, name or getattr(self.sym, '__qualname__', None) or getattr(self.sym, '__name__', str(self.sym))
+        self.index = f"{mod}.{self.qual}" not in _documented  # the first `show_doc` of a name on a page is its entry
+        _documented.add(f"{mod}.{self.qual}")
 
     def _repr_markdown_(self):
         sym = self.sym
-        mod = getattr(sym, '__module__', None) or ''
-        if mod in ('__main__', 'builtins', '') and DEFAULT_MODULE: mod = DEFAULT_MODULE
-        qual = self.name or getattr(sym, '__qualname__', None) or getattr(sym, '__name__', str(sym))
+        mod, qual = self.mod, self.qual
         if inspect.isclass(sym): kind, sig, drop = 'class', _signature(sym), False
         elif '.' in qual: kind, sig, drop = ('method', _signature(sym), True) if callable(sym) else ('attribute', None, False)
         elif callable(sym): kind, sig, drop = 'function', _signature(sym), False
@@ -118,8 +126,7 @@ class ApiEntry:
         table = _docments_table(sym.__init__ if inspect.isclass(sym) and '__init__' in vars(sym) else sym, sig, drop or inspect.isclass(sym))
         fence = '`' * 4
         body = [f"{fence}{{py:{kind}}} {head}", f":module: {mod}"]
-        if f"{mod}.{qual}" in _documented: body.append(':no-index:')
-        _documented.add(f"{mod}.{qual}")
+        if not self.index: body.append(':no-index:')
         body.append('')
         if doc: body += [doc, '']
         if table: body += [table, '']
