@@ -359,9 +359,8 @@ def sample_leaderboard(out_dir:Path) -> list[Path]:
     """The public leaderboard as the scoring workflow writes it, but scored against a *generated* random answer key
     (`make_answer_key`; never the organizers' key), from the committed entries (the baseline). Only its layout is real."""
     from datetime import datetime, timezone
-    from fastbridge.compete import find_competition
-    from fastbridge.scoring import make_answer_key, parse_answer_key, score_submissions
-    from fastbridge.leaderboard import render_leaderboards
+    find_competition, make_answer_key, parse_answer_key, score_submissions, render_leaderboards = map(_lib, (
+        'find_competition', 'make_answer_key', 'parse_answer_key', 'score_submissions', 'render_leaderboards'))
     subs = REPO/'competitions'/'sst2'/'submissions'
     comp = find_competition(subs)
     key = parse_answer_key(make_answer_key(n=len(comp.test_indices()) if hasattr(comp, 'test_indices') else 1821, seed=0, usage=True))
@@ -370,6 +369,15 @@ def sample_leaderboard(out_dir:Path) -> list[Path]:
         ledger = Path(tmp)/'ledger.jsonl'
         score_submissions(subs, key, ledger, competition=comp, now=now)
         return render_leaderboards(ledger, comp, out_dir, now=now)
+
+
+def _lib(name:str):
+    "The library's public `name`, wherever its module is (found through nbdev's index, fastbridge/_modidx.py)."
+    import importlib
+    from fastbridge._modidx import d
+    mods = [m for m, syms in d['syms'].items() if f"{m}.{name}" in syms]
+    if not mods: raise DocsError(f"the sample leaderboard needs fastbridge's `{name}`, which no module exports any more.")
+    return getattr(importlib.import_module(mods[0]), name)
 
 
 SAMPLE_NOTICE = ("```{admonition} Sample leaderboard\n:class: warning\n\nNo real leaderboard is in this build. This page "
@@ -442,13 +450,21 @@ def build(out:Path|None=None, lenient:bool=False, jobs:int=2, clean:bool=False, 
                                                  'resources': resources, 'repo_url': repo_url, 'branch': branch}, indent=1))
     _add_toctrees(STAGE/plan['root'], plan)
     # 4. Sphinx, warnings are errors
-    if clean and out.exists(): shutil.rmtree(out)
+    if clean and (REPO/'_proc'/'html').exists(): shutil.rmtree(REPO/'_proc'/'html'); shutil.rmtree(REPO/'_proc'/'doctrees', ignore_errors=True)
     t2 = time.time()
+    # Sphinx writes under _proc/ (its incremental state, and myst-nb's jupyter_execute/ beside its output); the finished
+    # site then replaces the output folder, so no page of an earlier build lingers there
+    html = REPO/'_proc'/'html'/'site'
     cmd = [sys.executable, '-m', 'sphinx', '-W', '--keep-going', '-q', '-b', 'html', '-j', str(max(1, jobs)),
-           '-c', str(REPO/'docs'), '-d', str(REPO/'_proc'/'doctrees'), str(STAGE), str(out)]
+           '-c', str(REPO/'docs'), '-d', str(REPO/'_proc'/'doctrees'), str(STAGE), str(html)]
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(REPO)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])}
     r = subprocess.run(cmd, cwd=REPO, env=env)
     if r.returncode: raise DocsError(f"Sphinx reported the warnings/errors above (it fails on any warning); exit code {r.returncode}.")
+    if out.exists():
+        if any(out.iterdir()) and not (out/'searchindex.js').exists():
+            raise DocsError(f"{out} exists and is not a site this build made: choose another --out, or empty it.")
+        shutil.rmtree(out)
+    shutil.copytree(html, out)
     for r_ in resources:  # Sphinx copies only what pages link to; resources are copied as they are, like Quarto does
         (out/r_).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(STAGE/r_, out/r_)
     root_html = Path(plan['root']).with_suffix('.html').as_posix()
@@ -496,7 +512,7 @@ def main(argv=None):
                     help="where a library notebook's cell mixes imports with other code, run only its imports (and say so) "
                          "instead of failing; for building while those cells are being split")
     ap.add_argument('--jobs', type=int, default=2, help="notebooks processed at once, and Sphinx's workers")
-    ap.add_argument('--clean', action='store_true', help="empty the output folder first")
+    ap.add_argument('--clean', action='store_true', help="process every notebook and render every page anew (no caches)")
     a = ap.parse_args(argv)
     try: build(a.out and Path(a.out), lenient=a.lenient_imports, jobs=a.jobs, clean=a.clean)
     except DocsError as e:

@@ -14,7 +14,7 @@ root_doc = _site['root'].rsplit('.', 1)[0]
 exclude_patterns = ['_site.json', '**/.ipynb_checkpoints']
 
 extensions = ['myst_nb', 'sphinx.ext.viewcode']
-myst_enable_extensions = ['colon_fence', 'deflist']
+myst_enable_extensions = ['colon_fence', 'deflist', 'dollarmath', 'amsmath']  # $$maths$$ as Quarto reads it
 myst_heading_anchors = 3
 myst_title_to_header = True         # a Markdown page's front-matter `title:` is its heading, as in Quarto
 nb_execution_mode = 'off'           # stored outputs; only show_doc ran, in docs/build.py (nbs/design.md says why)
