@@ -124,7 +124,9 @@ def mixed_import_cells(nb) -> list[tuple[int, str]]:
         if _ast_contains(trees, (ast.Import, ast.ImportFrom)) and _ast_contains(trees, (ast.Expr, ast.Assign, ast.AugAssign,
                 ast.For, ast.With, ast.If, ast.While, ast.Try, ast.FunctionDef, ast.ClassDef, ast.Delete, ast.Assert)):
             if all(isinstance(t, (ast.Import, ast.ImportFrom)) for t in trees): continue
-            res.append((n, next((l for l in cell.source.splitlines() if l.strip() and not l.startswith('#|')), '')))
+            first = next((l for l in cell.source.splitlines() if l.strip() and not l.startswith('#|')), '')
+            imp = ast.unparse(next(t for t in trees if isinstance(t, (ast.Import, ast.ImportFrom))))
+            res.append((n, first if first.startswith(imp) else f"{first[:50]}` ... `{imp}"))
     return res
 
 
@@ -266,10 +268,11 @@ def process_notebook(src:str, dst:str, lenient:bool=False, title:str|None=None, 
     fbshow.DEFAULT_MODULE = f"{lib['DEFAULT']['lib_name']}.{_default_exp(nb)}" if _default_exp(nb) else None
     mixed = mixed_import_cells(nb) if _has_exports(nb) else []
     if mixed:
-        where = '; '.join(f"cell {n} (`{first[:60]}`)" for n, first in mixed)
-        msg = (f"{src}: {len(mixed)} cell(s) mix imports with other code: {where}. nbdev runs every cell that imports "
-               f"something to render the API docs, so this code would run without the cells it needs. Split each: put the "
-               f"import lines in a cell of their own above it (nbdev's FAQ; house rule in the team brief).")
+        where = '; '.join(f"cell {n} (`{first[:90]}`)" for n, first in mixed)
+        msg = (f"{src}: {len(mixed)} cell(s) mix imports with other code: {where} (cells counted from 1, Markdown "
+               f"cells included). nbdev runs every cell that imports something to render the API docs, so this code would "
+               f"run without the cells it needs. Split each: put its import lines in a cell of their own above it "
+               f"(nbdev's FAQ; the project's house style).")
         if not lenient: raise DocsError(msg)
         notes.append('lenient: only the imports ran of ' + msg)
     nb.path_ = str(REPO/src)
