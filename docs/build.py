@@ -148,27 +148,34 @@ def _processors(lenient:bool):
     import showdoc as fbshow
 
     class add_method_docs(Processor):
-        "After a class's `show_doc`, one for each public method it defines that the notebook does not document."
+        "After the first `show_doc` of a class the notebook exports, one for each public method it defines and no cell documents."
         def begin(self):
-            cells, shown = self.nb.cells, set()
+            cells, shown, classes = self.nb.cells, set(), {}
+            events = set(fbshow.CALLBACK_EVENTS)
             for c in cells:
-                for t in (c.parsed_() or []) if c.cell_type == 'code' else []:
+                if c.cell_type != 'code': continue
+                trees = c.parsed_() or []
+                for t in trees:
                     if isinstance(t, ast.Expr) and isinstance(t.value, ast.Call) and getattr(t.value.func, 'id', '') == 'show_doc' and t.value.args:
                         shown.add(ast.unparse(t.value.args[0]))
-            for i in reversed(range(len(cells))):
+                if P._want_doc(c):
+                    for t in trees:
+                        if isinstance(t, ast.ClassDef) and not t.name.startswith('_'):
+                            classes[t.name] = [m.name for m in t.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                                               and not m.name.startswith('_') and m.name not in events]
+            done = set()
+            for i in reversed(range(len(cells))):  # reversed: inserting keeps the indices of the cells above valid
                 c = cells[i]
-                if not getattr(c, 'has_sd', False): continue
-                cls_name = c.source[len('show_doc('):-1]
-                src_cell = next((o for o in cells[:i][::-1] if o.cell_type == 'code' and P._want_doc(o)), None)
-                if src_cell is None: continue
-                cls_def = next((t for t in (src_cell.parsed_() or []) if isinstance(t, ast.ClassDef) and t.name == cls_name), None)
-                if cls_def is None: continue
-                events = set(fbshow.CALLBACK_EVENTS)
-                meths = [t.name for t in cls_def.body if isinstance(t, (ast.FunctionDef, ast.AsyncFunctionDef))
-                         and not t.name.startswith('_') and t.name not in events and f"{cls_name}.{t.name}" not in shown]
-                for m in reversed(meths):
-                    new = mk_cell(f"show_doc({cls_name}.{m}, name='{cls_name}.{m}')"); new.has_sd = True
-                    cells.insert(i + 1, new)
+                if c.cell_type != 'code': continue
+                names = [n for n in shown if re.search(rf"show_doc\(\s*{re.escape(n)}\s*[,)]", c.source or '')]
+                for cls_name in names:
+                    if cls_name not in classes: continue
+                    first = next(j for j, o in enumerate(cells) if o.cell_type == 'code' and re.search(rf"show_doc\(\s*{re.escape(cls_name)}\s*[,)]", o.source or ''))
+                    if first != i or cls_name in done: continue
+                    done.add(cls_name)
+                    for m in reversed([m for m in classes[cls_name] if f"{cls_name}.{m}" not in shown]):
+                        new = mk_cell(f"show_doc({cls_name}.{m}, name='{cls_name}.{m}')"); new.has_sd = True
+                        cells.insert(i + 1, new)
             for n, c in enumerate(cells): c.idx_ = n
 
     class exec_doc_cells(Processor):
@@ -453,12 +460,13 @@ def build(out:Path|None=None, lenient:bool=False, jobs:int=2, clean:bool=False, 
                                                  'resources': resources, 'repo_url': repo_url, 'branch': branch}, indent=1))
     _add_toctrees(STAGE/plan['root'], plan)
     # 4. Sphinx, warnings are errors
-    if clean and (REPO/'_proc'/'html').exists(): shutil.rmtree(REPO/'_proc'/'html'); shutil.rmtree(REPO/'_proc'/'doctrees', ignore_errors=True)
     t2 = time.time()
     # Sphinx writes under _proc/ (its incremental state, and myst-nb's jupyter_execute/ beside its output); the finished
     # site then replaces the output folder, so no page of an earlier build lingers there
+    # every page is staged anew, so Sphinx starts afresh too (-E; its incremental state also kept stale viewcode anchors)
     html = REPO/'_proc'/'html'/'site'
-    cmd = [sys.executable, '-m', 'sphinx', '-W', '--keep-going', '-q', '-b', 'html', '-j', str(max(1, jobs)),
+    if html.exists(): shutil.rmtree(html)
+    cmd = [sys.executable, '-m', 'sphinx', '-E', '-W', '--keep-going', '-q', '-b', 'html', '-j', str(max(1, jobs)),
            '-c', str(REPO/'docs'), '-d', str(REPO/'_proc'/'doctrees'), str(STAGE), str(html)]
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(REPO)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])}
     r = subprocess.run(cmd, cwd=REPO, env=env)
@@ -515,7 +523,7 @@ def main(argv=None):
                     help="where a library notebook's cell mixes imports with other code, run only its imports (and say so) "
                          "instead of failing; for building while those cells are being split")
     ap.add_argument('--jobs', type=int, default=2, help="notebooks processed at once, and Sphinx's workers")
-    ap.add_argument('--clean', action='store_true', help="process every notebook and render every page anew (no caches)")
+    ap.add_argument('--clean', action='store_true', help="process every notebook anew (no cache)")
     a = ap.parse_args(argv)
     try: build(a.out and Path(a.out), lenient=a.lenient_imports, jobs=a.jobs, clean=a.clean)
     except DocsError as e:

@@ -143,8 +143,10 @@ def _owner(sym, qual):
 
 
 def show_doc(sym, renderer=None, name:str|None=None, title_level:int=3):
-    "nbdev's `show_doc`, rendered for Sphinx (see module docstring)."
-    return ApiEntry(sym, name=name, title_level=title_level)
+    """nbdev's `show_doc`, rendered for Sphinx (see module docstring). It displays the entry itself, so that each of
+    several `show_doc` calls in one cell is shown (a returned value would show only the cell's last)."""
+    from IPython.display import display
+    display(ApiEntry(sym, name=name, title_level=title_level))
 
 
 def public_methods(cls) -> list[str]:

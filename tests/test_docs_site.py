@@ -128,6 +128,32 @@ def test_every_library_notebook_is_an_api_page(site):
         assert (site/nb.relative_to(REPO).with_suffix('.html')).exists(), f"no page for {nb.relative_to(REPO)}"
 
 
+def test_api_reference_covers_every_public_name(site):
+    "Every name in a module's `__all__`, and every public method its classes define, is an entry of the site's index."
+    import importlib, inspect, pkgutil
+    from sphinx.util.inventory import InventoryFile
+    import fastbridge
+    sys.path.insert(0, str(REPO/'docs'))
+    from showdoc import public_methods
+    with open(site/'objects.inv', 'rb') as f: inv = InventoryFile.load(f, '', posixpath_join)
+    data = inv.data if hasattr(inv, 'data') else inv
+    have = {k for t, d in data.items() if t.startswith('py:') for k in d}
+    missing = []
+    for m in pkgutil.iter_modules(fastbridge.__path__):
+        if m.name.startswith('_'): continue
+        mod = importlib.import_module(f'fastbridge.{m.name}')
+        for n in getattr(mod, '__all__', []):
+            o = getattr(mod, n)
+            if not (callable(o) or inspect.isclass(o)): continue
+            names = [f'{mod.__name__}.{n}']
+            if inspect.isclass(o) and o.__module__ == mod.__name__: names += [f'{mod.__name__}.{n}.{x}' for x in public_methods(o)]
+            missing += [x for x in names if x not in have]
+    assert not missing, f"not in the API reference: {missing}"
+
+
+def posixpath_join(a, b): return b
+
+
 def test_api_page(browser, server):
     d = open_page(browser, server + 'nbs/02_learner.html')
     assert texts(d, 'article h1')[0] == 'learner'
