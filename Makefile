@@ -1,6 +1,7 @@
 # fastbridge: two commands for a newcomer (see README):
 #   make        set up .venv with every dependency, then fine-tune the packaged MiniLM on SST-2 (the main job)
-#   make test   run every notebook (nbdev_test), every lesson in a Jupyter kernel, and the pytest suite
+#   make test   run every notebook (nbdev_test), every lesson in a Jupyter kernel, and the pytest suite (the docs site in a headless Chromium included)
+#   make docs   build the website into _docs/, offline (docs/build.py; open _docs/index.html)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -13,7 +14,7 @@ NB_DIRS := nbs course competitions
 NB_TEST_DIRS := nbs competitions
 RUN_DIR ?= runs/sst2-minilm
 
-.PHONY: all setup main test test-fast export readme lessons bench bench-lm bench-behaviour bench-compress
+.PHONY: all setup main test test-fast export readme docs lessons bench bench-lm bench-behaviour bench-compress
 all: main
 
 # torch and torchvision go first, pinned to the builds we test with (pip takes them from the local disk
@@ -26,6 +27,10 @@ $(STAMP): settings.ini setup.py
 	@# git-lfs (Debian) lets fastbridge.export share models to any git remote; its tests skip, saying why, without it
 	command -v git-lfs >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq git-lfs; } \
 	  || echo "warning: could not install git-lfs (apt-get install git-lfs); sharing to git remotes will not work" >&2
+	@# headless Chromium and its driver (Debian) run the docs site's browser tests; they skip, saying how to install, without
+	{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; } \
+	  || echo "warning: could not install chromium chromium-driver (apt-get install chromium chromium-driver); the docs site's browser tests will skip" >&2
 	touch $@
 
 setup: $(STAMP)
@@ -43,6 +48,12 @@ test: $(STAMP)
 	for d in $(NB_TEST_DIRS); do OMP_NUM_THREADS=1 $(BIN)/nbdev_test --path $$d --flags slow --timing || exit 1; done
 	$(BIN)/python -m pytest tests -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
+# The website: _quarto.yml declares it; nbdev's processors + Sphinx/myst-nb render it offline, failing on any warning.
+# (tests/test_docs_site.py builds it the same way when _docs/ is older than its sources.)
+docs: export HF_HUB_OFFLINE = 1
+docs: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python docs/build.py
+
 # Quick loop while developing: the library notebooks without their `#| slow` cells, pytest without `slow` tests.
 test-fast: export HF_HUB_OFFLINE = 1
 test-fast: $(STAMP)
@@ -57,8 +68,11 @@ export: $(STAMP)
 
 # nbdev_readme needs Quarto, which cannot be installed offline here (PyPI's quarto-cli downloads it from GitHub);
 # nbconvert renders the same notebook, outputs included, to Markdown.
+# Outputs on stderr (library warnings and logs, with the paths of the machine that ran it) and live widgets (progress
+# bars) are left out, as on the website.
 readme: $(STAMP)
-	$(BIN)/jupyter nbconvert --log-level WARN --to markdown nbs/index.ipynb --output-dir . --output README
+	$(BIN)/python -c "import nbformat as f,sys; nb=f.read('nbs/index.ipynb',4); [c.update(outputs=[o for o in c.outputs if o.get('name')!='stderr' and 'application/vnd.jupyter.widget-view+json' not in o.get('data',{})]) for c in nb.cells if c.cell_type=='code']; f.write(nb,sys.stdout)" \
+	  | $(BIN)/jupyter nbconvert --log-level WARN --stdin --to markdown --output-dir . --output README
 
 # Re-run every lesson top to bottom in a Jupyter kernel and save it with its outputs (commit them: they teach).
 lessons: export HF_HUB_OFFLINE = 1
