@@ -369,25 +369,17 @@ def sample_leaderboard(out_dir:Path) -> list[Path]:
     """The public leaderboard as the scoring workflow writes it, but scored against a *generated* random answer key
     (`make_answer_key`; never the organizers' key), from the committed entries (the baseline). Only its layout is real."""
     from datetime import datetime, timezone
-    find_competition, make_answer_key, parse_answer_key, score_submissions, render_leaderboards = map(_lib, (
-        'find_competition', 'make_answer_key', 'parse_answer_key', 'score_submissions', 'render_leaderboards'))
-    subs = REPO/'competitions'/'sst2'/'submissions'
-    comp = find_competition(subs)
-    key = parse_answer_key(make_answer_key(n=len(comp.test_indices()) if hasattr(comp, 'test_indices') else 1821, seed=0, usage=True))
+    from fastbridge.competition.rules import find_competition
+    from fastbridge.competition.teams import competition_teams
+    from fastbridge.competition.scoring import make_answer_key, parse_answer_key, score_submissions
+    from fastbridge.competition.pages import render_leaderboards
+    comp = find_competition()  # the repository's rules, as the workflow passes them
+    key = parse_answer_key(make_answer_key(n=len(comp.test_indices()), seed=0))
     now = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)  # a fixed time: the sample is the same on every build
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Path(tmp)/'ledger.jsonl'
-        score_submissions(subs, key, ledger, competition=comp, now=now)
+        score_submissions(comp.submissions_path, key, ledger, comp, competition_teams(comp), now=now)
         return render_leaderboards(ledger, comp, out_dir, now=now)
-
-
-def _lib(name:str):
-    "The library's public `name`, wherever its module is (found through nbdev's index, fastbridge/_modidx.py)."
-    import importlib
-    from fastbridge._modidx import d
-    mods = [m for m, syms in d['syms'].items() if f"{m}.{name}" in syms]
-    if not mods: raise DocsError(f"the sample leaderboard needs fastbridge's `{name}`, which no module exports any more.")
-    return getattr(importlib.import_module(mods[0]), name)
 
 
 SAMPLE_NOTICE = ("```{admonition} Sample leaderboard\n:class: warning\n\nNo real leaderboard is in this build. This page "
