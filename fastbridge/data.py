@@ -293,8 +293,10 @@ class TokenizedTexts:
     def decode_ids(self, ids) -> str:
         "The text of one row of token ids, without padding and special tokens; the two texts of a pair joined by the separator token."
         tok, segs, cur = self.tokenizer, [], []
+        ids = np.asarray(ids)
+        if ids.ndim == 2: ids = ids[0]  # a pair's item: ids and token type ids
         specials = set(tok.all_special_ids)
-        for i in (int(o) for o in ids):
+        for i in ids.tolist():
             if i == tok.sep_token_id: segs.append(cur); cur = []
             elif i not in specials: cur.append(i)
         segs = [tok.decode(s) for s in segs + [cur] if s]

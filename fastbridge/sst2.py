@@ -13,9 +13,10 @@ import pandas as pd
 import torch
 import fastbridge
 import matplotlib.pyplot as plt
+from fastcore.meta import delegates
 from fastai.torch_core import set_seed
 
-from .hub import DEFAULT_CHECKPOINT, load_tokenizer
+from .hub import DEFAULT_CHECKPOINT
 from .data import DataError, TextDataLoaders, read_table, random_subset, check_columns
 from .learner import text_classifier_learner
 
@@ -78,13 +79,14 @@ def _load_sst2_hub(split):
     return df[['index', 'sentence']] if split == 'test' else df[['sentence', 'label']]
 
 # %% ../nbs/10_sst2.ipynb #fcae3d87
-def sst2_dataloaders(tokenizer, # the checkpoint's tokenizer
+@delegates(TextDataLoaders.from_df, but=['df', 'tokenizer', 'text_col', 'label_col', 'classes', 'valid_df', 'bs'])
+def sst2_dataloaders(tokenizer=None, # the checkpoint's tokenizer; or name the checkpoint: `checkpoint='minilm'`
                      train_pct:float=1.0, # fraction of the 67,349 training items
                      valid_pct:float=1.0, # fraction of the 872 validation sentences
                      bs:int=32, # batch size
                      seed:int=42, # seeds the subsets
                      source:str='local', # see `load_sst2`
-                     **kwargs # passed to `TextDataLoaders.from_df`
+                     **kwargs
                     ) -> TextDataLoaders:
     "`TextDataLoaders` over SST-2's training split (or a random subset) and validation split."
     train, valid = load_sst2('train', source), load_sst2('validation', source)
@@ -143,9 +145,8 @@ def train_sst2(checkpoint:str=DEFAULT_CHECKPOINT, # alias, local directory or Hu
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     set_seed(seed, reproducible=True)
     t0 = time.time()
-    tok = load_tokenizer(checkpoint)
-    dls = sst2_dataloaders(tok, train_pct=train_pct, bs=bs, seed=seed, source=source)
-    learn = text_classifier_learner(dls, checkpoint, bf16=bf16, seed=seed)
+    dls = sst2_dataloaders(checkpoint=checkpoint, train_pct=train_pct, bs=bs, seed=seed, source=source)
+    learn = text_classifier_learner(dls, bf16=bf16, seed=seed)
     lr_max = slice(lr/lr_ratio, lr) if lr_ratio != 1 else lr
     t1 = time.time()
     learn.fit_one_cycle(epochs, lr_max)
