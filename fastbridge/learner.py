@@ -51,13 +51,13 @@ class HFOutputCallback(Callback):
 
 # %% ../nbs/02_learner.ipynb #1049d206
 def unwrap_model(model:nn.Module # a model, maybe inside an `HFModelWrapper`
-                ) -> nn.Module:
+                ) -> nn.Module: # the Hugging Face model
     "The Hugging Face model inside `model` (or `model` itself)."
     return model.hf_model if isinstance(model, HFModelWrapper) else model
 
 def transformer_layer_groups(model:nn.Module, # a Hugging Face model, or an `HFModelWrapper` around one
                              layers_per_group:int=2 # how many encoder layers share a learning rate
-                            ) -> list[list[nn.Parameter]]:
+                            ) -> list[list[nn.Parameter]]: # parameter groups, input to output
     "Parameters in groups from input to output: embeddings, encoder layers by `layers_per_group`, head."
     hf = unwrap_model(model)
     base = getattr(hf, 'base_model', hf)
@@ -74,7 +74,7 @@ def transformer_layer_groups(model:nn.Module, # a Hugging Face model, or an `HFM
     return groups + [head]
 
 # %% ../nbs/02_learner.ipynb #f83b8b65
-def bf16_is_fast(device:torch.device|str|None=None) -> bool:
+def bf16_is_fast(device:torch.device|str|None=None) -> bool: # whether bfloat16 autocast pays off
     "True when `device` (default: CUDA if available, else CPU) computes in bfloat16 natively."
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     if device.type == 'cuda': return torch.cuda.is_bf16_supported()
@@ -116,13 +116,13 @@ class HFLearner(Learner):
         "The Hugging Face model inside the fastai wrapper."
         return unwrap_model(self.model)
 
-    def data_config(self) -> dict:
+    def data_config(self) -> dict: # JSON-ready settings
         "What `from_pretrained` needs to read new data as the training data was read (written to `fastbridge.json`)."
         return dict(max_length=int(getattr(self.dls, 'max_length', 0)) or None,
                     checkpoint=None if getattr(self.dls, 'checkpoint', None) is None else str(self.dls.checkpoint))
 
     def save_pretrained(self, path:str|Path # the folder to write (created if needed; files in it are overwritten)
-                       ) -> Path:
+                       ) -> Path: # the folder written
         "Write the model as a Hugging Face folder: safetensors weights, config, tokenizer (cut at the training length), `fastbridge.json`."
         path = Path(path)
         if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} is a file: give a folder to save the model to.")
@@ -135,7 +135,7 @@ class HFLearner(Learner):
         if not any(path.glob('*.safetensors')): raise OSError(f"save_pretrained wrote no .safetensors file in {path}.")
         return path
 
-    def get_preds(self, ds_idx:int=1, dl=None, with_input:bool=False, reorder:bool=True, **kwargs) -> tuple:
+    def get_preds(self, ds_idx:int=1, dl=None, with_input:bool=False, reorder:bool=True, **kwargs) -> tuple: # as fastai's: inputs, predictions, targets, ...
         "fastai's `get_preds`; with `with_input`, the inputs (a dict of padded tensors) come back in the items' order too."
         if not (with_input and reorder): return super().get_preds(ds_idx, dl, with_input=with_input, reorder=reorder, **kwargs)
         if dl is None: dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
@@ -144,7 +144,7 @@ class HFLearner(Learner):
         return tuple(_reorder(o, torch.tensor(idxs).argsort()) for o in res)
 
     def export(self, fname:str|Path='export' # a folder name, relative to `learn.path` (or an absolute path)
-              ) -> Path:
+              ) -> Path: # the folder written
         "fastai's `export`, made safe: `save_pretrained` to `learn.path/fname`, a folder with no pickle in it."
         if Path(fname).suffix == '.pkl':
             raise ValueError(f"{fname!r}: fastbridge exports a model folder, not a pickle. Give a folder name, e.g. `learn.export('model')`.")
@@ -162,7 +162,7 @@ class TextClassifierLearner(HFLearner):
     def from_pretrained(cls, path:str|Path, # a folder written by `save_pretrained`/`export` (or any HF sequence classifier folder)
                         cpu:bool=True, # put the model and the batches on the CPU
                         **kwargs # passed to `text_classifier_learner` (metrics, cbs, bf16, ...)
-                       ) -> TextClassifierLearner:
+                       ) -> TextClassifierLearner: # a learner with empty DataLoaders that predicts
         "A learner rebuilt from a saved folder, ready to `predict`, `get_preds` or train on: weights read from safetensors, nothing unpickled."
         path = resolve_checkpoint(path)
         if not isinstance(path, Path): raise ValueError(f"{path!r} is not a local folder: give the folder `learn.export()` wrote.")
@@ -185,7 +185,7 @@ class TextClassifierLearner(HFLearner):
 
     def predict_texts(self, texts:Sequence|pd.DataFrame, # texts, `(first, second)` pairs, or a DataFrame with the text column(s)
                       bs:int|None=None # batch size
-                     ) -> pd.DataFrame:
+                     ) -> pd.DataFrame: # one row per item, in order
         "A table of each item's prediction, in the order given: label, id and probability; labels and per-class probabilities (multi-label); value (regression)."
         preds, d = self._preds(texts, bs), self.dls
         res = texts.copy() if isinstance(texts, pd.DataFrame) else pd.DataFrame(
@@ -202,7 +202,7 @@ class TextClassifierLearner(HFLearner):
 
     def top_losses_frame(self, k:int=10, # how many items
                          ds_idx:int=1 # 0: training, 1: validation set
-                        ) -> pd.DataFrame:
+                        ) -> pd.DataFrame: # one row per item, highest loss first
         "The `k` items of `dls[ds_idx]` with the highest loss, with their target and prediction."
         dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
         preds, targs, decoded, losses = self.get_preds(dl=dl, with_loss=True, with_decoded=True)
@@ -221,7 +221,7 @@ def fused_adamw(params, **kwargs):
 
 def default_metrics(n_classes:int, # the number of classes (1 for regression)
                     task:str=SINGLE_LABEL # one of `fastbridge.data.TASKS`
-                   ) -> list:
+                   ) -> list: # fastai metrics
     "Accuracy and F1 (binary for two classes, else macro); thresholded accuracy and macro F1 (multi-label); Pearson and Spearman (regression)."
     if task == REGRESSION: return [PearsonCorrCoef(), SpearmanCorrCoef()]
     if task == MULTI_LABEL: return [accuracy_multi, F1ScoreMulti(average='macro')]
@@ -244,7 +244,7 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
                             cbs=None, # more callbacks
                             train_bn:bool=False, # keep the LayerNorms of frozen groups trainable (fastai's default for BatchNorm)
                             **kwargs
-                           ) -> TextClassifierLearner:
+                           ) -> TextClassifierLearner: # a learner ready to fit
     "A `TextClassifierLearner` fine-tuning `checkpoint` (or `model`) on `dls`, with the loss and metrics of the data's task."
     task = dls.task
     n_out = 1 if task == REGRESSION else len(dls.vocab)

@@ -27,7 +27,7 @@ REVIEWS = [("a gorgeous, witty, seductive movie.", 'positive'), ("the plot is no
            ("warm, funny and wise", 'positive'), ("a waste of two hours and a fine cast", 'negative'),
            ("engrossing from the first frame to the last", 'positive'), ("tedious, overlong and pretentious", 'negative')]
 
-def reviews_df() -> pd.DataFrame:
+def reviews_df() -> pd.DataFrame: # 12 rows
     "Twelve short movie reviews labelled 'positive'/'negative' (columns `text`, `label`): single-sentence classification."
     return pd.DataFrame(REVIEWS, columns=['text', 'label'])
 
@@ -43,7 +43,7 @@ def _other(xs, x, rng): return xs[(xs.index(x) + 1 + int(rng.integers(len(xs) - 
 
 def pairs_df(n:int=200, # number of pairs (half of them paraphrases)
              seed:int=0 # the same pairs for the same seed
-            ) -> pd.DataFrame:
+            ) -> pd.DataFrame: # `n` rows
     "Generated sentence pairs, MRPC style (columns `sentence1`, `sentence2`, `label`): does the passive sentence say what the active one says?"
     rng, rows = np.random.default_rng(seed), []
     for i in range(n):
@@ -65,7 +65,7 @@ _GLUE = ['people talked about {}', 'everyone noticed {}', 'the news covered {}',
 def multilabel_df(n:int=200, # number of texts
                   seed:int=0, # the same texts for the same seed
                   label_delim:str=';' # the separator between a text's labels
-                 ) -> pd.DataFrame:
+                 ) -> pd.DataFrame: # `n` rows
     "Generated texts about one or two of four topics (columns `text`, `labels`, e.g. 'sports;tech'): multi-label classification."
     rng, topics, rows = np.random.default_rng(seed), sorted(_TOPICS), []
     for i in range(n):
@@ -81,7 +81,7 @@ _PLACES = ['garden', 'kitchen', 'street', 'park', 'barn', 'river']
 
 def regression_df(n:int=200, # number of pairs
                   seed:int=0 # the same pairs for the same seed
-                 ) -> pd.DataFrame:
+                 ) -> pd.DataFrame: # `n` rows
     "Generated sentence pairs with a similarity score from 0 to 5, STS-B style (columns `sentence1`, `sentence2`, `score`): regression."
     rng, rows = np.random.default_rng(seed), []
     for _ in range(n):
@@ -97,7 +97,7 @@ def regression_df(n:int=200, # number of pairs
 def tiny_dls(df:pd.DataFrame|None=None, # the data; default `reviews_df()`
              valid_df:pd.DataFrame|None=None, # validation data; default the training data itself (a memorising test)
              bs:int=4, # batch size
-             **kwargs) -> TextDataLoaders:
+             **kwargs) -> TextDataLoaders: # tiny-bert DataLoaders
     "`TextDataLoaders` for `tiny-bert`, without a disk cache."
     df = reviews_df() if df is None else df
     return TextDataLoaders.from_df(df, checkpoint=TINY_CHECKPOINT, valid_df=df if valid_df is None else valid_df, bs=bs,
@@ -106,17 +106,18 @@ def tiny_dls(df:pd.DataFrame|None=None, # the data; default `reviews_df()`
 @delegates(text_classifier_learner, but=['dls', 'checkpoint'])
 def tiny_learner(dls:TextDataLoaders|None=None, # default `tiny_dls()`
                  seed:int=0, # seeds the model and the training
-                 **kwargs) -> TextClassifierLearner:
+                 **kwargs) -> TextClassifierLearner: # an untrained learner
     "A `tiny-bert` `TextClassifierLearner` (untrained) on `dls`, seeded, in float32 (no bfloat16, so results do not depend on the CPU)."
     set_seed(seed, reproducible=True)
     return text_classifier_learner(tiny_dls() if dls is None else dls, seed=seed, bf16=False, **kwargs)
 
-def params_snapshot(model:nn.Module) -> dict[str, torch.Tensor]:
+def params_snapshot(model:nn.Module # the model before training
+                   ) -> dict[str, torch.Tensor]: # name -> tensor copy
     "A copy of every parameter of `model` by name, to compare before and after training."
     return {n: p.detach().clone() for n,p in model.named_parameters()}
 
 def changed_params(model:nn.Module, # the model after training
                    before:dict[str, torch.Tensor] # `params_snapshot(model)` taken before
-                  ) -> list[str]:
+                  ) -> list[str]: # names, in model order
     "The names of the parameters of `model` that differ from `before`."
     return [n for n,p in model.named_parameters() if not torch.equal(p.detach(), before[n])]
