@@ -11,7 +11,7 @@ cfg = cfg['DEFAULT']
 licenses = {'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache Software License')}
 statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable']
 lic = licenses[cfg['license']]
-py_versions = '3.10 3.11 3.12 3.13'.split()
+py_versions = '3.11 3.12 3.13'.split()
 min_python = cfg['min_python']
 
 # Files outside the package that a pip-installed kit needs (the lessons, `load_sst2`, `fastbridge-sst2 validate`):

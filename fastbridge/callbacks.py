@@ -15,7 +15,7 @@ from fastcore.foundation import L
 from fastai.callback.core import Callback, CancelTrainException, CancelValidException
 from fastai.callback.schedule import ParamScheduler, valley
 from fastai.learner import Learner
-from fastai.torch_core import get_model
+from fastai.torch_core import get_model, norm_bias_params
 
 from .data import random_subset
 from .safe_files import atomic_write, atomic_write_bytes
@@ -27,7 +27,8 @@ __all__ = ['TRAINING_STATE_FORMAT', 'CHECKPOINT_HEADER', 'freeze_groups', 'Gradu
 # %% ../nbs/03_callbacks.ipynb #86c8916a
 def freeze_groups(opt, # a fastai optimizer (`Optimizer` or `OptimWrapper`), e.g. `learn.opt`
                   n_frozen:int, # how many parameter groups, from the input side, to freeze
-                  train_norm:bool=False # let normalisation layers of frozen groups train (fastai's `train_bn`)
+                  train_norm:bool=False, # let normalisation layers of frozen groups train (fastai's `train_bn`)
+                  model=None # the model, to find its normalisation layers for `train_norm` (default: fastai's `force_train` marks)
                  ):
     "Freeze the first `n_frozen` parameter groups of `opt` and unfreeze the others, keeping the optimizer's state."
     n_groups = len(opt.param_lists)
@@ -35,9 +36,10 @@ def freeze_groups(opt, # a fastai optimizer (`Optimizer` or `OptimWrapper`), e.g
         raise ValueError(f"n_frozen must be in 0..{n_groups-1} (the optimizer has {n_groups} parameter groups and at "
                          f"least one must train), got {n_frozen}.")
     opt.freeze_to(n_frozen)
-    if not train_norm:
+    norms = {id(p) for p in norm_bias_params(model, with_bias=False)} if train_norm and model is not None else set()
+    if not train_norm or model is not None:
         for g in opt.param_lists[:n_frozen]:
-            for p in g: p.requires_grad_(False)
+            for p in g: p.requires_grad_(id(p) in norms)
 
 # %% ../nbs/03_callbacks.ipynb #91ff0fa8
 class GradualUnfreeze(Callback):
@@ -76,7 +78,7 @@ class GradualUnfreeze(Callback):
                              "create the Learner with a splitter (`text_classifier_learner` uses `transformer_layer_groups`).")
         n = self.n_trainable_at(self.epoch, self.train_iter, n_groups)
         if n == self._current: return
-        freeze_groups(self.opt, n_groups - n, self.train_norm)
+        freeze_groups(self.opt, n_groups - n, self.train_norm, self.learn.model)
         self._current = n
         self.history.append((self.epoch, self.train_iter, n))
         if self.verbose:

@@ -19,7 +19,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 import fastbridge
 from .hub import labels_config
 from .data import check_texts, tokenize_texts, tokenizer_fingerprint
-from .learner import HFModelWrapper, HFOutputCallback, TextClassifierLearner, text_classifier_learner, _unwrap
+from .learner import HFModelWrapper, HFOutputCallback, TextClassifierLearner, text_classifier_learner, unwrap_model
 from .export import learner_probabilities
 
 # %% auto #0
@@ -160,7 +160,7 @@ class TorchPredictor(TextPredictor):
                  max_length:int=128, # longer texts are truncated
                  bs:int=64 # default batch size
                 ):
-        model = _unwrap(model)
+        model = unwrap_model(model)
         if labels is None: labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         super().__init__(tokenizer, labels, max_length, bs)
         self.model = model.eval()
@@ -341,7 +341,7 @@ def shrink_encoder(model:PreTrainedModel|HFModelWrapper, # the teacher (it is no
                    how:str='spread' # see `student_layer_ids`
                   ) -> PreTrainedModel:
     "A copy of `model` with fewer encoder layers, initialised from the teacher's: embeddings, chosen layers and head."
-    teacher = _unwrap(model)
+    teacher = unwrap_model(model)
     n = teacher.config.num_hidden_layers
     ids = student_layer_ids(n, layers, how) if isinstance(layers, int) else [int(i) for i in layers]
     if not ids or any(not 0 <= i < n for i in ids): raise ValueError(f"Layer ids must be in 0..{n-1}, got {ids}.")
@@ -382,11 +382,11 @@ class KnowledgeDistillation(Callback):
                  alpha:float=0.5 # weight of the soft loss
                 ):
         if T <= 0 or not 0 <= alpha <= 1: raise ValueError(f"Need T > 0 and 0 <= alpha <= 1, got T={T}, alpha={alpha}.")
-        self.teacher = teacher.hf_model if isinstance(teacher, TextClassifierLearner) else _unwrap(teacher)
+        self.teacher = teacher.hf_model if isinstance(teacher, TextClassifierLearner) else unwrap_model(teacher)
         self.T, self.alpha = T, alpha
 
     def before_fit(self):
-        student = _unwrap(self.learn.model)
+        student = unwrap_model(self.learn.model)
         if self.teacher.config.num_labels != student.config.num_labels:
             raise ValueError(f"The teacher predicts {self.teacher.config.num_labels} classes, the student {student.config.num_labels}.")
         n_tok = len(self.learn.dls.tokenizer)

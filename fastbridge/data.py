@@ -13,25 +13,37 @@ import numpy as np
 import pandas as pd
 import torch
 from fastcore.basics import store_attr
-from fastai.data.core import DataLoaders
-from fastai.data.transforms import CategoryMap
-from fastai.text.data import SortedDL
-from fastai.torch_core import TensorCategory, default_device
+from fastcore.foundation import L
+from fastcore.meta import delegates
+from fasttransform import Transform
+from plum import dispatch
+from fastai.data.core import DataLoaders, show_batch, show_results
+from fastai.data.transforms import Category, CategoryMap, MultiCategory
+from fastai.interpret import plot_top_losses
+from fastai.text.data import SortedDL, TensorText
+from fastai.torch_core import (TensorBase, TensorCategory, TensorMultiCategory, TitledFloat, TitledStr,
+                               default_device, display_df, explode_types)
 from transformers import PreTrainedTokenizerBase
 
+from .hub import load_tokenizer
 from .safe_files import atomic_write
 
 # %% auto #0
-__all__ = ['DataError', 'check_columns', 'check_texts', 'encode_labels', 'read_table', 'default_cache_dir',
-           'tokenizer_fingerprint', 'tokenize_texts', 'TokenizedTexts', 'pad_collate', 'text_dl', 'random_subset',
-           'SubsetSplitter', 'check_split', 'TextDataLoaders']
+__all__ = ['SINGLE_LABEL', 'MULTI_LABEL', 'REGRESSION', 'TASKS', 'DataError', 'rows_summary', 'check_columns', 'check_texts',
+           'encode_labels', 'task_of_block', 'encode_targets', 'read_table', 'default_cache_dir',
+           'tokenizer_fingerprint', 'tokenize_texts', 'TokenizedTexts', 'TensorTokens', 'DecodeInputs', 'pad_collate',
+           'TextDL', 'text_dl', 'show_batch', 'show_results', 'plot_top_losses', 'random_subset', 'SubsetSplitter',
+           'check_split', 'tokenizer_for', 'check_tokenizer', 'TextDataLoaders']
 
 # %% ../nbs/01_data.ipynb #eb7fb9d7
 class DataError(ValueError):
     "Input data that cannot be used as given; the message says what is wrong and how to fix it."
 
 # %% ../nbs/01_data.ipynb #7c0620b1
-def _rows(idxs, n=5) -> str:
+def rows_summary(idxs, # row numbers (or other positions) to name in a message
+                 n:int=5 # how many to list before "and k more"
+                ) -> str: # e.g. "3, 7, 9 and 2 more"
+    "The first `n` of `idxs` for an error message, and how many more there are."
     idxs = list(idxs)
     return ', '.join(map(str, idxs[:n])) + (f" and {len(idxs)-n} more" if len(idxs) > n else '')
 
@@ -48,7 +60,7 @@ def check_texts(texts:Sequence, name:str='text') -> list[str]:
     texts = list(texts)
     bad = [i for i,t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad:
-        raise DataError(f"{len(bad)} of {len(texts)} texts in {name!r} are empty or not strings (rows {_rows(bad)}: "
+        raise DataError(f"{len(bad)} of {len(texts)} texts in {name!r} are empty or not strings (rows {rows_summary(bad)}: "
                         f"{[texts[i] for i in bad[:3]]}). Drop or fill those rows first, "
                         f"e.g. `df = df[df[{name!r}].astype(str).str.strip() != '']`.")
     return texts
@@ -57,12 +69,12 @@ def check_texts(texts:Sequence, name:str='text') -> list[str]:
 def encode_labels(labels:Sequence, # class names or ids, one per text
                   classes:Sequence[str]|None=None, # the declared class names, in id order; inferred (sorted) when None
                   name:str='label' # the column's name, for messages
-                 ) -> tuple[np.ndarray, list[str]]:
+                 ) -> tuple[np.ndarray, list[str]]: # label ids and the class names
     "Label ids for `labels` and the class names; raise `DataError` for labels outside the declared classes."
     labels = list(labels)
     if classes is None:
         bad = [i for i,o in enumerate(labels) if o is None or (isinstance(o, float) and np.isnan(o)) or str(o).strip() == '']
-        if bad: raise DataError(f"{len(bad)} labels in {name!r} are missing (rows {_rows(bad)}). Drop those rows or fill them.")
+        if bad: raise DataError(f"{len(bad)} labels in {name!r} are missing (rows {rows_summary(bad)}). Drop those rows or fill them.")
         classes = sorted({str(o) for o in labels})
     classes = [str(c) for c in classes]
     names = {c:i for i,c in enumerate(classes)}
@@ -75,14 +87,90 @@ def encode_labels(labels:Sequence, # class names or ids, one per text
     bad = [i for i,o in enumerate(ids) if o is None]
     if bad:
         raise DataError(f"{len(bad)} labels in {name!r} are outside the declared classes {classes} "
-                        f"(rows {_rows(bad)}: {[labels[i] for i in bad[:3]]}). Use a class name or an id in 0..{len(classes)-1}, "
+                        f"(rows {rows_summary(bad)}: {[labels[i] for i in bad[:3]]}). Use a class name or an id in 0..{len(classes)-1}, "
                         "or declare the full list with `classes=[...]`.")
     return np.array(ids, dtype=np.int64), classes
+
+# %% ../nbs/01_data.ipynb #2b6e8407
+SINGLE_LABEL, MULTI_LABEL, REGRESSION = 'single_label_classification', 'multi_label_classification', 'regression'
+TASKS = (SINGLE_LABEL, MULTI_LABEL, REGRESSION)  # the `problem_type`s of Hugging Face sequence classifiers
+
+def _listlike(o) -> bool:
+    if isinstance(o, (list, tuple, set, np.ndarray)): return True
+    if not isinstance(o, str): return False
+    s = o.strip()
+    return bool(s) and (s[0] in '[(' and s[-1] in '])' or ';' in s or '|' in s)
+
+def task_of_block(y_block # a fastai `TransformBlock` for targets
+                 ) -> str: # one of `TASKS`
+    "The task a fastai target block stands for: `CategoryBlock()`, `MultiCategoryBlock()` or `RegressionBlock()`."
+    names = {type(t).__name__ if not isinstance(t, type) else t.__name__ for t in L(getattr(y_block, 'type_tfms', None))}
+    if 'RegressionSetup' in names: return REGRESSION
+    if names & {'MultiCategorize', 'EncodedMultiCategorize', 'OneHotEncode'}: return MULTI_LABEL
+    if 'Categorize' in names: return SINGLE_LABEL
+    raise DataError(f"{y_block!r} is not a target block fastbridge knows: use `CategoryBlock()`, `MultiCategoryBlock()` "
+                    "or `RegressionBlock()` (or leave `y_block=None` and let the labels decide).")
+
+def encode_targets(labels:Sequence, # one target per text: a class name or id, a delimited list of names, or a number
+                   classes:Sequence[str]|None=None, # the declared class names, in id order; inferred (sorted) when None
+                   label_delim:str|None=None, # the separator of several labels in one string: multi-label classification
+                   y_block=None, # `CategoryBlock()`, `MultiCategoryBlock()` or `RegressionBlock()`; None: decided by the labels
+                   name:str='label', # the column's name, for messages
+                   task:str|None=None # or: the task by name, one of `TASKS`
+                  ) -> tuple[np.ndarray, list[str]|None, str]: # targets, class names and task
+    "Targets as the model needs them, the class names (None for regression) and the task (a Hugging Face `problem_type`)."
+    labels = list(labels)
+    if task is not None and task not in TASKS: raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
+    if y_block is not None: task = task_of_block(y_block)
+    if label_delim is not None:
+        if task not in (None, MULTI_LABEL): raise DataError(f"`label_delim` means multi-label targets, but `y_block` asks for {task}.")
+        task = MULTI_LABEL
+    floats = pd.api.types.is_float_dtype(pd.Series(labels).dtype) if labels else False
+    if task is None: task = REGRESSION if floats else SINGLE_LABEL
+    if task == REGRESSION:
+        if classes is not None:
+            raise DataError(f"{name!r} holds numbers for regression, but `classes={list(classes)}` were declared: for classes, give "
+                            "class names or integer ids (e.g. `df[col].astype(int)`); for regression, drop `classes`.")
+        try: ys = np.array([float(o) for o in labels], dtype=np.float32)
+        except (TypeError, ValueError):
+            bad = [i for i,o in enumerate(labels) if not _is_number(o)]
+            raise DataError(f"Regression needs a number in every row of {name!r}; rows {rows_summary(bad)} hold {[labels[i] for i in bad[:3]]}.") from None
+        bad = np.flatnonzero(~np.isfinite(ys))
+        if len(bad): raise DataError(f"{len(bad)} targets in {name!r} are missing or infinite (rows {rows_summary(bad)}). Drop or fill those rows.")
+        return ys, None, task
+    if task == MULTI_LABEL:
+        if label_delim is None:
+            raise DataError("Multi-label targets need `label_delim=`, the separator between the labels of one row (e.g. ';').")
+        bad = [i for i,o in enumerate(labels) if not isinstance(o, str)]
+        if bad: raise DataError(f"Multi-label targets in {name!r} must be strings of labels separated by {label_delim!r}; rows "
+                                f"{rows_summary(bad)} hold {[labels[i] for i in bad[:3]]}.")
+        split = [[s.strip() for s in o.split(label_delim) if s.strip()] for o in labels]
+        if classes is None: classes = sorted({s for o in split for s in o})
+        classes = [str(c) for c in classes]
+        ids = {c:i for i,c in enumerate(classes)}
+        bad = [i for i,o in enumerate(split) if any(s not in ids for s in o)]
+        if bad: raise DataError(f"Labels in rows {rows_summary(bad)} of {name!r} are outside the declared classes {classes}: "
+                                f"{[labels[i] for i in bad[:3]]}.")
+        if len(classes) < 2: raise DataError(f"Multi-label classification needs at least two classes; {name!r} has {classes}.")
+        ys = np.zeros((len(labels), len(classes)), dtype=np.float32)
+        for i,o in enumerate(split): ys[i, [ids[s] for s in o]] = 1.
+        return ys, classes, task
+    bad = [i for i,o in enumerate(labels) if _listlike(o)]
+    if bad:
+        raise DataError(f"Labels in {name!r} look like lists (rows {rows_summary(bad)}: {[labels[i] for i in bad[:3]]}), which single-label "
+                        "classification would take as class names. For multi-label targets write them as one string with a "
+                        "separator (e.g. 'sports;politics') and pass `label_delim=';'`.")
+    ids, classes = encode_labels(labels, classes, name)
+    return ids, classes, task
+
+def _is_number(o) -> bool:
+    try: float(o); return True
+    except (TypeError, ValueError): return False
 
 # %% ../nbs/01_data.ipynb #7b04e7ba
 def read_table(path:str|Path, # a .tsv or .csv file with a header line
                sep:str|None=None # the separator; by default '\t' for .tsv/.txt and ',' for .csv
-              ) -> pd.DataFrame:
+              ) -> pd.DataFrame: # every value as a string
     "Read a UTF-8 TSV/CSV file into a DataFrame of strings; raise `DataError` saying what is wrong with a bad file."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path} does not exist or is not a file.")
@@ -111,16 +199,16 @@ def read_table(path:str|Path, # a .tsv or .csv file with a header line
     except csv.Error as e:
         raise DataError(f"{path} is not a well-formed {kind} file (line {reader.line_num}): {e}.") from None
     if bad:
-        raise DataError(f"{path} is not a well-formed {kind} file: line(s) {_rows(bad)} do not have the header's "
+        raise DataError(f"{path} is not a well-formed {kind} file: line(s) {rows_summary(bad)} do not have the header's "
                         f"{len(header)} fields {header}. Fix or remove those lines (a stray {sep!r} inside a text is the usual cause).")
     return pd.DataFrame(rows, columns=header, dtype=str)
 
 # %% ../nbs/01_data.ipynb #57e05055
-def default_cache_dir() -> Path:
+def default_cache_dir() -> Path: # the cache folder
     "Where fastbridge caches tokenized texts: `$FASTBRIDGE_CACHE`, else `~/.cache/fastbridge`."
     return Path(os.environ.get('FASTBRIDGE_CACHE', Path.home()/'.cache'/'fastbridge'))
 
-def tokenizer_fingerprint(tokenizer:PreTrainedTokenizerBase) -> str:
+def tokenizer_fingerprint(tokenizer:PreTrainedTokenizerBase) -> str: # a SHA-256 hex digest
     "A hash of everything that decides how `tokenizer` splits text (its full serialized definition when it is fast)."
     if getattr(tokenizer, 'is_fast', False):
         spec = json.loads(tokenizer.backend_tokenizer.to_str())
@@ -132,79 +220,241 @@ def tokenizer_fingerprint(tokenizer:PreTrainedTokenizerBase) -> str:
 # %% ../nbs/01_data.ipynb #40b22b43
 def tokenize_texts(texts:Sequence[str], # the texts, already checked
                    tokenizer:PreTrainedTokenizerBase, # a Hugging Face tokenizer (fast ones are much quicker)
-                   max_length:int=128, # longer texts are truncated to this many tokens
-                   cache_dir:str|Path|bool|None=None # a folder for the cache; None for `default_cache_dir()`, False for none
-                  ) -> list[np.ndarray]:
-    "Token ids (with special tokens) of each text, computed once and cached on disk."
+                   max_length:int=128, # longer texts (or pairs) are truncated to this many tokens
+                   cache_dir:str|Path|bool|None=None, # a folder for the cache; None for `default_cache_dir()`, False for none
+                   texts_pair:Sequence[str]|None=None # the second text of each pair, for sentence-pair tasks
+                  ) -> list[np.ndarray]: # one array per text
+    "Token ids (with special tokens) of each text, computed once and cached on disk; for pairs, `(2, n)` arrays of ids and token type ids."
     texts = list(texts)
+    if not texts: return []
+    pair = texts_pair is not None
+    if pair:
+        texts_pair = list(texts_pair)
+        if len(texts_pair) != len(texts): raise ValueError(f"{len(texts)} first texts but {len(texts_pair)} second texts.")
     path = None
     if cache_dir is not False:
-        key = hashlib.sha256(f"{tokenizer_fingerprint(tokenizer)}|{max_length}|{len(texts)}".encode())
+        key = hashlib.sha256(f"{tokenizer_fingerprint(tokenizer)}|{max_length}|{len(texts)}|{'pair' if pair else 'single'}".encode())
         for t in texts: key.update(t.encode('utf-8') + b'\0')
+        for t in texts_pair or []: key.update(t.encode('utf-8') + b'\1')
         path = Path(cache_dir or default_cache_dir())/'tokens'/f"{key.hexdigest()}.npz"
         if path.exists():
-            with np.load(path) as f: flat, offsets = f['ids'], f['offsets']
-            return np.split(flat, offsets[1:-1])
-    ids = tokenizer(texts, truncation=True, max_length=max_length, return_attention_mask=False,
-                    return_token_type_ids=False)['input_ids']
+            with np.load(path) as f: return _unflatten(f['ids'], f['offsets'], f['types'] if pair else None)
+    enc = tokenizer(texts, texts_pair, truncation=True, max_length=max_length, return_attention_mask=False,
+                    return_token_type_ids=pair)
+    ids = enc['input_ids']
     lengths = np.array([len(o) for o in ids])
     dtype = np.int32 if len(tokenizer) < 2**31 else np.int64
     flat, offsets = np.fromiter((t for o in ids for t in o), dtype=dtype, count=lengths.sum()), np.concatenate([[0], np.cumsum(lengths)])
+    types = np.fromiter((t for o in enc['token_type_ids'] for t in o), dtype=np.int8, count=lengths.sum()) if pair else None
     if path is not None:
-        atomic_write(path, lambda f: np.savez(f, ids=flat, offsets=offsets))  # a reader never sees half a file
-    return np.split(flat, offsets[1:-1])
+        atomic_write(path, lambda f: np.savez(f, ids=flat, offsets=offsets, **({'types': types} if pair else {})))  # a reader never sees half a file
+    return _unflatten(flat, offsets, types)
+
+def _unflatten(flat, offsets, types=None) -> list[np.ndarray]:
+    ids = np.split(flat, offsets[1:-1])
+    if types is None: return ids
+    return [np.stack([i, t.astype(i.dtype)]) for i,t in zip(ids, np.split(types, offsets[1:-1]))]
 
 # %% ../nbs/01_data.ipynb #119f7f55
 class TokenizedTexts:
-    "Token ids, label ids (optional) and the texts they came from, indexable like a torch dataset."
-    def __init__(self, input_ids:list[np.ndarray], labels:np.ndarray|None=None, texts:Sequence[str]|None=None,
-                 classes:Sequence[str]|None=None):
+    "Token ids, targets (optional) and the texts they came from, indexable like a torch dataset; decodes items for fastai's `show_*`."
+    def __init__(self, input_ids:list[np.ndarray], # one array per text: ids, or `(2, n)` ids and token type ids for pairs
+                 labels:np.ndarray|None=None, # one target per text: class ids, multi-hot rows or floats
+                 texts:Sequence|None=None, # the texts (strings, or `(first, second)` tuples for pairs)
+                 classes:Sequence[str]|None=None, # class names in id order (None for regression)
+                 task:str=SINGLE_LABEL, # one of `TASKS`
+                 tokenizer:PreTrainedTokenizerBase|None=None, # for decoding ids back to text
+                 text_cols:Sequence[str]=('text',), # the texts' column names (two for pairs)
+                 label_col:str='label', # the targets' column name
+                 label_delim:str|None=None # the separator of multi-label targets, for `items`
+                ):
         if labels is not None and len(labels) != len(input_ids): raise ValueError("One label per text is needed.")
-        store_attr('input_ids,labels,texts')
+        if task not in TASKS: raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
+        store_attr('input_ids,labels,texts,task,tokenizer')
+        self.text_cols, self.label_col, self.label_delim = list(text_cols), label_col, label_delim
         self.vocab = CategoryMap(list(classes), sort=False) if classes is not None else None
-        self.lengths = np.array([len(o) for o in input_ids])
+        self.lengths = np.array([np.shape(o)[-1] for o in input_ids], dtype=np.int64)
     def __len__(self): return len(self.input_ids)
     def __getitem__(self, i):
         return (self.input_ids[i],) if self.labels is None else (self.input_ids[i], self.labels[i])
     @property
-    def c(self): return len(self.vocab) if self.vocab is not None else None
-    def subset(self, idxs) -> TokenizedTexts:
+    def c(self) -> int|None:
+        "The number of model outputs: classes, or 1 for regression."
+        return 1 if self.task == REGRESSION else len(self.vocab) if self.vocab is not None else None
+    def _new(self, input_ids, labels, texts) -> TokenizedTexts:
+        return TokenizedTexts(input_ids, labels, texts, None if self.vocab is None else list(self.vocab), self.task,
+                              self.tokenizer, self.text_cols, self.label_col, self.label_delim)
+    def subset(self, idxs:Sequence[int] # positions of the items to keep
+              ) -> TokenizedTexts: # a new dataset
         "The items at `idxs`, as a new `TokenizedTexts` with the same classes."
-        return TokenizedTexts([self.input_ids[i] for i in idxs], None if self.labels is None else self.labels[idxs],
-                              None if self.texts is None else [self.texts[i] for i in idxs],
-                              None if self.vocab is None else list(self.vocab))
+        return self._new([self.input_ids[i] for i in idxs], None if self.labels is None else self.labels[np.asarray(idxs, dtype=int)],
+                         None if self.texts is None else [self.texts[i] for i in idxs])
+    def new_empty(self) -> TokenizedTexts: # no items, same settings
+        "No items, the same classes, task and tokenizer: what an exported learner keeps of its data."
+        return self._new([], None if self.labels is None else self.labels[:0], [])
+
+    def decode_ids(self, ids # one row of token ids (a pair's `(2, n)` item too)
+                  ) -> str: # the decoded text
+        "The text of one row of token ids, without padding and special tokens; the two texts of a pair joined by the separator token."
+        tok, segs, cur = self.tokenizer, [], []
+        ids = np.asarray(ids)
+        if ids.ndim == 2: ids = ids[0]  # a pair's item: ids and token type ids
+        specials = set(tok.all_special_ids)
+        for i in ids.tolist():
+            if i == tok.sep_token_id: segs.append(cur); cur = []
+            elif i not in specials: cur.append(i)
+        segs = [tok.decode(s) for s in segs + [cur] if s]
+        return f" {tok.sep_token} ".join(segs)
+    def decode_target(self, y):
+        "A target (or a decoded prediction) as fastai shows it: a `Category`, a `MultiCategory` or a `TitledFloat`."
+        if self.task == REGRESSION: return TitledFloat(float(torch.as_tensor(y).float().flatten()[0]))
+        if self.task == MULTI_LABEL: return MultiCategory([self.vocab[i] for i in torch.where(torch.as_tensor(y).float() > 0.5)[0].tolist()])
+        return Category(self.vocab[int(y)])
+    def decode(self, o:tuple, # a sample `(ids,)` or `(ids, target)`
+               full:bool=True # fastai's flag; decoding is always full here
+              ) -> tuple: # `(text, target)`
+        "One sample `(ids,)` or `(ids, target)` decoded: the text as a `TitledStr` and the target."
+        return (TitledStr(self.decode_ids(o[0])), *(self.decode_target(y) for y in o[1:]))
+
+    @property
+    def items(self) -> pd.DataFrame:
+        "The texts and targets as a DataFrame (the form `TextDataLoaders.test_dl` takes back), as fastai's interpretation reads them."
+        cols = list(zip(*self.texts)) if len(self.text_cols) == 2 else [self.texts]
+        df = pd.DataFrame({c: list(v) for c,v in zip(self.text_cols, cols)} if len(self) else {c: [] for c in self.text_cols})
+        if self.labels is not None: df[self.label_col] = [self.target_value(y) for y in self.labels]
+        return df
+    def target_value(self, y):
+        "A target as it was given: a class name, the ';'-joined names of a multi-label row, or a float."
+        if self.task == REGRESSION: return float(y)
+        if self.task == MULTI_LABEL: return (self.label_delim or ';').join(self.vocab[i] for i in np.flatnonzero(np.asarray(y) > 0.5))
+        return self.vocab[int(y)]
 
     @classmethod
-    def from_texts(cls, texts, tokenizer, labels=None, classes=None, max_length=128, cache_dir=None, name='text'):
-        "Check, encode and tokenize `texts` (and `labels`, if any)."
-        texts = check_texts(texts, name)
-        if labels is not None: labels, classes = encode_labels(labels, classes)
-        return cls(tokenize_texts(texts, tokenizer, max_length, cache_dir), labels, texts, classes)
+    def from_texts(cls, texts:Sequence, # strings, or `(first, second)` pairs
+                   tokenizer:PreTrainedTokenizerBase, # the checkpoint's tokenizer
+                   labels:Sequence|None=None, # one target per text, or None for unlabeled texts
+                   classes:Sequence[str]|None=None, # class names in id order; inferred when None
+                   max_length:int=128, # longer texts (or pairs) are truncated
+                   cache_dir:str|Path|bool|None=None, # tokenization cache (see `tokenize_texts`)
+                   name:str|Sequence[str]='text', # the text column's name, or two names for pairs (for messages and `items`)
+                   label_delim:str|None=None, # separator of multi-label targets
+                   y_block=None, # a fastai target block (see `encode_targets`)
+                   task:str|None=None, # or: the task by name
+                   label_col:str='label' # the targets' column name
+                  ) -> TokenizedTexts: # the tokenized dataset
+        "Check, encode and tokenize `texts` (and `labels`, if any); pairs when `texts` holds 2-tuples or `name` names two columns."
+        texts = list(texts)
+        names = [name] if isinstance(name, str) else list(name)
+        pair = len(names) == 2 or bool(texts) and isinstance(texts[0], (tuple, list))
+        if pair:
+            bad = [i for i,t in enumerate(texts) if not isinstance(t, (tuple, list)) or len(t) != 2]
+            if bad: raise DataError(f"Sentence pairs must be (first, second) tuples; rows {rows_summary(bad)} are {[texts[i] for i in bad[:3]]}.")
+            if len(names) != 2: names = ['text', 'text_pair']
+            a, b = check_texts([t[0] for t in texts], names[0]), check_texts([t[1] for t in texts], names[1])
+            ids, texts = tokenize_texts(a, tokenizer, max_length, cache_dir, texts_pair=b), list(zip(a, b))
+        else: texts = check_texts(texts, names[0]); ids = tokenize_texts(texts, tokenizer, max_length, cache_dir)
+        if labels is not None: labels, classes, task = encode_targets(labels, classes, label_delim, y_block, label_col, task)
+        return cls(ids, labels, texts, classes, task or SINGLE_LABEL, tokenizer, names, label_col, label_delim)
+
+# %% ../nbs/01_data.ipynb #27a78553
+class TensorTokens(TensorText):
+    "A batch's token ids, as fastai's `show_batch`, `show_results` and `plot_top_losses` see the model's input dict."
+
+class DecodeInputs(Transform):
+    "Decodes a batch's input dict to its `TensorTokens`, so that fastai's decoding and display dispatch on the input type."
+    order = 100
+    def decodes(self, x:dict): return TensorTokens(x['input_ids'])
 
 # %% ../nbs/01_data.ipynb #77df91b2
-def pad_collate(samples:list[tuple], pad_id:int=0) -> tuple:
-    "Pad `samples` of `(ids,)` or `(ids, label)` into `({'input_ids', 'attention_mask'},)` (+ targets)."
-    lengths = [len(s[0]) for s in samples]
+def pad_collate(samples:list[tuple], # `(ids,)` or `(ids, target)`; ids may be `(2, n)` ids and token type ids of a pair
+                pad_id:int=0 # the tokenizer's padding id
+               ) -> tuple: # `(inputs,)` or `(inputs, targets)`
+    "Pad `samples` into `({'input_ids', 'attention_mask'[, 'token_type_ids']},)` (+ targets, typed for fastai)."
+    lengths = [np.shape(s[0])[-1] for s in samples]
+    pair = np.ndim(samples[0][0]) == 2
     ids = torch.full((len(samples), max(lengths)), pad_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
+    mask, types = torch.zeros_like(ids), torch.zeros_like(ids)
     for i,(s,n) in enumerate(zip(samples, lengths)):
-        ids[i,:n] = torch.as_tensor(s[0], dtype=torch.long); mask[i,:n] = 1
-    x = {'input_ids': ids, 'attention_mask': mask}
+        a = torch.as_tensor(np.asarray(s[0]), dtype=torch.long)
+        if pair: ids[i,:n], types[i,:n] = a[0], a[1]
+        else: ids[i,:n] = a
+        mask[i,:n] = 1
+    x = {'input_ids': ids, 'attention_mask': mask, **({'token_type_ids': types} if pair else {})}
     if len(samples[0]) == 1: return (x,)
-    return x, TensorCategory(torch.as_tensor(np.array([s[1] for s in samples]), dtype=torch.long))
+    ys = np.array([s[1] for s in samples])
+    if ys.ndim == 2: return x, TensorMultiCategory(torch.as_tensor(ys, dtype=torch.float32))
+    if ys.dtype.kind == 'f': return x, TensorBase(torch.as_tensor(ys, dtype=torch.float32))
+    return x, TensorCategory(torch.as_tensor(ys, dtype=torch.long))
 
 # %% ../nbs/01_data.ipynb #c7b67124
+class TextDL(SortedDL):
+    "fastai's `SortedDL`, which also knows its batch types without items (the empty `DataLoaders` of a loaded learner)."
+    def _one_pass(self):
+        if len(self.dataset): return super()._one_pass()
+        ds = self.dataset
+        ids = np.zeros((2, 1) if len(getattr(ds, 'text_cols', ())) == 2 else 1, dtype=np.int64)
+        sample = (ids,) if getattr(ds, 'labels', None) is None else (ids, np.zeros(ds.labels.shape[1:], ds.labels.dtype))
+        its = self.after_batch(self.create_batch([sample]))
+        self._n_inp, self._types = 1, explode_types(its)
+
 def text_dl(ds:TokenizedTexts, # the dataset to batch
             bs:int=32, # batch size
             shuffle:bool=False, # length-bucketed shuffled batches (training) or length-sorted batches (inference)
             pad_id:int=0, # the tokenizer's padding id
             device=None, # where batches go; `default_device()` when None
+            sort:bool=True, # without shuffling: longest first (True) or in the items' order (False)
             **kwargs # passed to `SortedDL`
-           ) -> SortedDL:
+           ) -> TextDL: # the loader
     "A fastai `DataLoader` over `ds` with length-bucketed batches and per-batch padding."
-    return SortedDL(ds, res=ds.lengths, bs=bs, shuffle=shuffle, drop_last=kwargs.pop('drop_last', shuffle),
-                    create_batch=partial(pad_collate, pad_id=pad_id), num_workers=0,
-                    device=default_device() if device is None else device, **kwargs)
+    res = ds.lengths if sort or shuffle else np.zeros(len(ds), dtype=np.int64)  # equal keys: a stable sort keeps the order
+    return TextDL(ds, res=res, bs=bs, shuffle=shuffle, drop_last=kwargs.pop('drop_last', shuffle),
+                  create_batch=partial(pad_collate, pad_id=pad_id), num_workers=0, after_batch=DecodeInputs(),
+                  device=default_device() if device is None else device, **kwargs)
+
+# %% ../nbs/01_data.ipynb #7654b60a
+def _cell(o) -> str: return ';'.join(map(str, o)) if isinstance(o, MultiCategory) else str(o)
+
+def _frame(samples, outs=None, trunc_at:int|None=150, max_n:int=10) -> pd.DataFrame:
+    rows = []
+    for i,s in enumerate(list(samples)[:max_n]):
+        text = str(s[0]); text = text if trunc_at is None or len(text) <= trunc_at else text[:trunc_at] + '…'
+        row = {'text': text}
+        if len(s) > 1: row['target'] = _cell(s[1])
+        if outs is not None: row['prediction'] = _cell(outs[i][0])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+@dispatch
+def show_batch(x:TensorTokens, y, samples, ctxs=None, max_n:int=10, trunc_at:int|None=150, **kwargs) -> pd.DataFrame:
+    "A table of decoded texts and targets (sentence pairs joined by the separator token)."
+    df = _frame(samples, trunc_at=trunc_at, max_n=max_n)
+    display_df(df)
+    return df
+
+@dispatch
+def show_results(x:TensorTokens, y, samples, outs, ctxs=None, max_n:int=10, trunc_at:int|None=150, **kwargs) -> pd.DataFrame:
+    "A table of decoded texts, targets and decoded predictions."
+    df = _frame(samples, outs, trunc_at=trunc_at, max_n=max_n)
+    display_df(df)
+    return df
+
+def _top_losses(x, y, samples, outs, raws, losses, trunc_at:int|None=150, **kwargs) -> pd.DataFrame:
+    df = _frame(samples, outs, trunc_at=trunc_at, max_n=len(samples))
+    if not isinstance(samples[0][1], TitledFloat):  # classification: how sure the model was of what it predicted
+        df['probability'] = [float(r.max()) if isinstance(s[1], Category) else
+                             ';'.join(f"{float(p):.2f}" for p in r[r > 0.5]) for s,r in zip(samples, raws)]
+    df['loss'] = [float(l) for l in losses]
+    display_df(df)
+    return df
+
+@dispatch
+def plot_top_losses(x:TensorTokens, y:TensorCategory, samples, outs, raws, losses, **kwargs) -> pd.DataFrame:
+    "The texts with the highest losses, their targets, predictions, probabilities and losses, as a table."
+    return _top_losses(x, y, samples, outs, raws, losses, **kwargs)
+
+@dispatch
+def plot_top_losses(x:TensorTokens, y:TensorBase, samples, outs, raws, losses, **kwargs) -> pd.DataFrame:
+    return _top_losses(x, y, samples, outs, raws, losses, **kwargs)
 
 # %% ../nbs/01_data.ipynb #2a4f73dc
 def random_subset(labels:Sequence, # one label per item
@@ -212,7 +462,7 @@ def random_subset(labels:Sequence, # one label per item
                   seed:int|None=None, # for a reproducible subset
                   stratify:bool=False, # keep each class's share (and at least one item of each)
                   exclude:Sequence[int]=() # indices not to draw from
-                 ) -> np.ndarray:
+                 ) -> np.ndarray: # sorted item indices
     "Sorted indices of a random subset of `pct` of all items (drawn from those not in `exclude`)."
     if not 0 < pct <= 1: raise ValueError(f"pct must be in (0, 1], got {pct}.")
     labels, rng = np.asarray(labels), np.random.default_rng(seed)
@@ -229,7 +479,7 @@ def SubsetSplitter(train_pct:float=0.8, # fraction of items for training
                    valid_pct:float=0.2, # fraction for validation, disjoint from the training items
                    seed:int|None=None, # for reproducible subsets
                    stratify:bool=False # keep each class's share in both subsets
-                  ) -> Callable:
+                  ) -> Callable: # a splitter for `TextDataLoaders.from_df`
     "A splitter `labels -> (train_idxs, valid_idxs)` taking disjoint random subsets of the items."
     if train_pct + valid_pct > 1 + 1e-9: raise ValueError(f"train_pct + valid_pct must be at most 1, got {train_pct} + {valid_pct}.")
     def _inner(labels):
@@ -253,17 +503,68 @@ def check_split(labels:np.ndarray, # label ids of all items
                             "fraction, `stratify=True` (which keeps every class's share), or check the labels.")
 
 # %% ../nbs/01_data.ipynb #b5c5fccd
+def _text_cols(text_col) -> list[str]:
+    cols = [text_col] if isinstance(text_col, str) else list(text_col)
+    if len(cols) not in (1, 2) or not all(isinstance(c, str) for c in cols):
+        raise DataError(f"`text_col` must name one column (single texts) or two (sentence pairs), got {text_col!r}.")
+    return cols
+
+def tokenizer_for(tokenizer:PreTrainedTokenizerBase|None=None, # a tokenizer, or None to load the checkpoint's
+                  checkpoint:str|Path|None=None # an alias, local directory or Hub id
+                 ) -> PreTrainedTokenizerBase: # the tokenizer to use
+    "The checkpoint's tokenizer; when both are given, `tokenizer` after checking it is the checkpoint's own."
+    if tokenizer is None and checkpoint is None:
+        raise ValueError("Name the model's checkpoint (e.g. `checkpoint='minilm'`), or pass its tokenizer (`tokenizer=...`).")
+    if checkpoint is None: return tokenizer
+    own = load_tokenizer(checkpoint)
+    if tokenizer is not None: check_tokenizer(tokenizer, own, checkpoint)
+    return tokenizer if tokenizer is not None else own
+
+def check_tokenizer(tokenizer:PreTrainedTokenizerBase, # the tokenizer the data is (to be) tokenized with
+                    own:PreTrainedTokenizerBase, # the checkpoint's own tokenizer
+                    checkpoint:str|Path # the checkpoint's name, for the message
+                   ):
+    "Raise `DataError` naming both when `tokenizer` splits text differently from the checkpoint's own tokenizer."
+    if tokenizer_fingerprint(tokenizer) != tokenizer_fingerprint(own):
+        name = getattr(tokenizer, 'name_or_path', '') or type(tokenizer).__name__
+        raise DataError(f"The tokenizer {name!r} does not belong to the model {str(checkpoint)!r}: its vocabulary or rules differ "
+                        f"from {str(checkpoint)!r}'s own tokenizer, so the model would read the wrong tokens. Tokenize with the "
+                        f"model's own: `TextDataLoaders.from_df(df, checkpoint={str(checkpoint)!r}, ...)`.")
+
 class TextDataLoaders(DataLoaders):
-    "fastai `DataLoaders` for text classification with a Hugging Face tokenizer."
-    def __init__(self, *loaders, tokenizer:PreTrainedTokenizerBase, max_length:int=128, path='.', device=None):
+    "fastai `DataLoaders` for text classification, sentence pairs, multi-label and regression with a Hugging Face tokenizer."
+    def __init__(self, *loaders, # the training and validation `DataLoader`s
+                 tokenizer:PreTrainedTokenizerBase, # the tokenizer the texts were tokenized with
+                 max_length:int=128, # longer texts were truncated to this many tokens
+                 checkpoint:str|Path|None=None, # the checkpoint the tokenizer belongs to, for `text_classifier_learner`
+                 path='.', # where the learner saves and exports
+                 device=None # where batches go
+                ):
         super().__init__(*loaders, path=path, device=device)
-        self.tokenizer, self.max_length = tokenizer, max_length
+        self.tokenizer, self.max_length, self.checkpoint = tokenizer, max_length, checkpoint
+
+    @property
+    def task(self) -> str:
+        "The task, a Hugging Face `problem_type`: one of `TASKS`."
+        return self.train_ds.task
+    @property
+    def text_cols(self) -> list[str]:
+        "The columns the texts came from (two for sentence pairs)."
+        return self.train_ds.text_cols
+    @property
+    def label_col(self) -> str:
+        "The column the targets came from."
+        return self.train_ds.label_col
+    @property
+    def label_delim(self) -> str|None:
+        "The separator of multi-label targets."
+        return self.train_ds.label_delim
 
     @classmethod
     def from_df(cls, df:pd.DataFrame, # texts and labels
-                tokenizer:PreTrainedTokenizerBase, # the checkpoint's tokenizer
-                text_col:str='text', # the column of texts
-                label_col:str='label', # the column of labels (class names or ids)
+                tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's tokenizer; loaded from `checkpoint` when None
+                text_col:str|Sequence[str]='text', # the column of texts, or two columns of sentence pairs
+                label_col:str='label', # the column of targets: class names or ids, delimited names, or numbers
                 classes:Sequence[str]|None=None, # class names in id order; inferred (sorted) when None
                 valid_df:pd.DataFrame|None=None, # a separate validation set with the same columns
                 valid_col:str|None=None, # or: a boolean column marking the validation rows
@@ -273,30 +574,44 @@ class TextDataLoaders(DataLoaders):
                 max_length:int=128, # longer texts are truncated
                 seed:int|None=None, # seed of the default splitter
                 cache_dir:str|Path|bool|None=None, # tokenization cache (see `tokenize_texts`)
-                device=None):
+                device=None, # where batches go; `default_device()` when None
+                checkpoint:str|Path|None=None, # the model's checkpoint: its tokenizer is used, and the learner builds it
+                label_delim:str|None=None, # separator of several labels in one cell: multi-label classification
+                y_block=None # `RegressionBlock()`, `MultiCategoryBlock()` or `CategoryBlock()`; None: decided by the labels
+               ) -> TextDataLoaders: # training and validation loaders
         "`TextDataLoaders` from a DataFrame."
         if sum(o is not None for o in (valid_df, valid_col, splitter)) > 1:
             raise ValueError("Give at most one of `valid_df`, `valid_col` and `splitter`.")
-        check_columns(df, text_col, label_col, *([valid_col] if valid_col else []))
+        tokenizer, text_cols = tokenizer_for(tokenizer, checkpoint), _text_cols(text_col)
+        check_columns(df, *text_cols, label_col, *([valid_col] if valid_col else []))
         if valid_df is not None:
-            check_columns(valid_df, text_col, label_col)
+            check_columns(valid_df, *text_cols, label_col)
             n = len(df); df = pd.concat([df, valid_df], ignore_index=True)
             splits = (np.arange(n), np.arange(n, len(df)))
-        texts = check_texts(df[text_col], text_col)
-        labels, classes = encode_labels(df[label_col], classes, label_col)
+        texts = [check_texts(df[c], c) for c in text_cols]
+        labels, classes, task = encode_targets(df[label_col], classes, label_delim, y_block, label_col)
+        strata = labels if task == SINGLE_LABEL else np.zeros(len(labels), dtype=int)  # stratify single labels only
         if valid_df is None:
             if valid_col: splits = tuple(np.flatnonzero(m) for m in (~df[valid_col].astype(bool).values, df[valid_col].astype(bool).values))
-            else: splits = (splitter or SubsetSplitter(0.8, 0.2, seed=seed))(labels)
-        check_split(labels, splits, classes)  # before tokenizing: a bad split fails fast
-        ds = TokenizedTexts(tokenize_texts(texts, tokenizer, max_length, cache_dir), labels, texts, classes)
+            else: splits = (splitter or SubsetSplitter(0.8, 0.2, seed=seed))(strata)
+        check_split(strata, splits, classes if task == SINGLE_LABEL else ['all'])  # before tokenizing: a bad split fails fast
+        ids = tokenize_texts(texts[0], tokenizer, max_length, cache_dir, texts_pair=texts[1] if len(texts) == 2 else None)
+        ds = TokenizedTexts(ids, labels, list(zip(*texts)) if len(texts) == 2 else texts[0], classes, task, tokenizer,
+                            text_cols, label_col, label_delim)
         dls = [text_dl(ds.subset(splits[0]), bs, shuffle=True, pad_id=tokenizer.pad_token_id, device=device),
                text_dl(ds.subset(splits[1]), val_bs or 2*bs, shuffle=False, pad_id=tokenizer.pad_token_id, device=device)]
-        return cls(*dls, tokenizer=tokenizer, max_length=max_length, device=device)
+        return cls(*dls, tokenizer=tokenizer, max_length=max_length, checkpoint=checkpoint, device=device)
 
     @classmethod
+    @delegates(from_df.__func__, but=['df', 'classes'])
     def from_dataset(cls, ds, # a `datasets.Dataset` (split by `splitter`) or a `DatasetDict` with train and validation splits
-                     tokenizer, text_col='text', label_col='label', classes=None, train_split='train',
-                     valid_split:str|None=None, **kwargs):
+                     tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's tokenizer; loaded from `checkpoint` when None
+                     text_col:str|Sequence[str]='text', # the column of texts, or two columns of sentence pairs
+                     label_col:str='label', # the column of targets
+                     classes:Sequence[str]|None=None, # class names; by default from a `ClassLabel` feature, else inferred
+                     train_split:str='train', # the training split of a `DatasetDict`
+                     valid_split:str|None=None, # its validation split; by default 'validation', 'valid', 'dev' or 'test'
+                     **kwargs) -> TextDataLoaders: # training and validation loaders
         "`TextDataLoaders` from Hugging Face `datasets`; class names come from a `ClassLabel` feature when there is one."
         from datasets import DatasetDict
         if isinstance(ds, DatasetDict):
@@ -310,32 +625,63 @@ class TextDataLoaders(DataLoaders):
         return cls.from_df(train.to_pandas(), tokenizer, text_col, label_col, classes, **kwargs)
 
     @classmethod
+    @delegates(from_df.__func__, but=['df', 'valid_df'])
     def from_files(cls, train_path:str|Path, # a UTF-8 .tsv/.csv file with a header
-                   tokenizer, valid_path:str|Path|None=None, # a validation file; when None, `splitter` splits the training file
-                   sep:str|None=None, **kwargs):
-        "`TextDataLoaders` from TSV/CSV files."
+                   tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's tokenizer; loaded from `checkpoint` when None
+                   valid_path:str|Path|None=None, # a validation file; when None, `splitter` splits the training file
+                   sep:str|None=None, # the separator (see `read_table`)
+                   **kwargs) -> TextDataLoaders: # training and validation loaders
+        "`TextDataLoaders` from TSV/CSV files (every value read as a string: pass `y_block=RegressionBlock()` for numbers)."
         valid_df = read_table(valid_path, sep) if valid_path is not None else None
         return cls.from_df(read_table(train_path, sep), tokenizer, valid_df=valid_df, **kwargs)
 
-    def test_dl(self, texts:Sequence[str], bs:int|None=None, max_length:int|None=None, cache_dir:str|Path|bool|None=False) -> SortedDL:
-        "A length-sorted `DataLoader` over unlabeled `texts` for prediction (`get_preds` restores their order)."
-        tds = TokenizedTexts.from_texts(texts, self.tokenizer, max_length=max_length or self.max_length, cache_dir=cache_dir)
-        tds.vocab = self.vocab
-        return text_dl(tds, bs or self.valid.bs, shuffle=False, pad_id=self.tokenizer.pad_token_id, device=self.device)
+    @classmethod
+    def empty(cls, tokenizer:PreTrainedTokenizerBase, # the tokenizer
+              classes:Sequence[str]|None, # class names in id order (None for regression)
+              task:str=SINGLE_LABEL, # one of `TASKS`
+              text_cols:Sequence[str]=('text',), # one column name, or two for sentence pairs
+              label_col:str='label', # the targets' column name
+              label_delim:str|None=None, # the separator of multi-label targets
+              max_length:int=128, # texts are truncated to this many tokens
+              bs:int=64, # batch size of `test_dl`
+              checkpoint:str|Path|None=None, # the checkpoint the tokenizer belongs to
+              device=None # where batches go
+             ) -> TextDataLoaders: # loaders without items
+        "`TextDataLoaders` without items that know how to tokenize, batch and decode: what a loaded learner predicts with."
+        labels = np.zeros((0, len(classes)) if task == MULTI_LABEL else 0, dtype=np.int64 if task == SINGLE_LABEL else np.float32)
+        ds = TokenizedTexts([], labels, [], classes, task, tokenizer, text_cols, label_col, label_delim)
+        dls = [text_dl(ds, bs, shuffle=False, pad_id=tokenizer.pad_token_id, device=device) for _ in range(2)]
+        return cls(*dls, tokenizer=tokenizer, max_length=max_length, checkpoint=checkpoint, device=device)
 
-    def decode_batch_frame(self, b:tuple, max_n:int=8) -> pd.DataFrame:
-        "A batch as a table of decoded texts (and label names)."
-        ids = b[0]['input_ids'][:max_n]
-        res = {'text': self.tokenizer.batch_decode(ids, skip_special_tokens=True)}
-        if len(b) > 1: res['label'] = [self.vocab[int(i)] for i in b[1][:max_n]]
-        return pd.DataFrame(res)
+    def new_empty(self) -> TextDataLoaders:
+        "These `DataLoaders` without their items (what fastai's `Learner.export` keeps)."
+        return type(self).empty(self.tokenizer, None if self.vocab is None else list(self.vocab), self.task, self.text_cols,
+                                self.label_col, self.label_delim, self.max_length, self.valid.bs, self.checkpoint, self.device)
 
-    def show_batch(self, b=None, max_n:int=8, dl_idx:int=0):
-        "Show decoded texts and labels of one batch (the next training batch by default)."
-        frame = self.decode_batch_frame(b if b is not None else self[dl_idx].one_batch(), max_n)
-        try:
-            from IPython.display import display, HTML
-            from IPython import get_ipython
-            if get_ipython() is not None: return display(HTML(frame.to_html(index=False)))
-        except ImportError: pass
-        print(frame.to_string(index=False))
+    def test_dl(self, items:Sequence|pd.DataFrame, # texts, `(first, second)` pairs, or a DataFrame with the text column(s)
+                with_labels:bool=False, # also encode the targets (`items` must be a DataFrame with the label column)
+                bs:int|None=None, # batch size; default the validation batch size
+                max_length:int|None=None, # default: the training data's
+                cache_dir:str|Path|bool|None=False, # tokenization cache; off by default
+                sort:bool|None=None, # longest first (faster); default: unless `with_labels` (fastai's interpretation wants item order)
+                **kwargs # fastai's `Learner.predict` passes `rm_type_tfms` and `num_workers`: they do not apply here
+               ) -> SortedDL: # a loader of the new items
+        "A `DataLoader` over new items for prediction (`get_preds` restores their order)."
+        labels = None
+        if isinstance(items, pd.DataFrame):
+            check_columns(items, *self.text_cols, *([self.label_col] if with_labels else []))
+            if with_labels: labels = items[self.label_col].tolist()
+            items = list(zip(*(items[c].tolist() for c in self.text_cols))) if len(self.text_cols) == 2 else items[self.text_cols[0]].tolist()
+        elif with_labels: raise DataError(f"`with_labels=True` needs a DataFrame with the columns {self.text_cols + [self.label_col]}.")
+        if isinstance(items, str): raise DataError("Give a list of texts, not one string (for one text: `learn.predict(text)`).")
+        items = list(items)
+        if len(self.text_cols) == 2 and items and isinstance(items[0], str):
+            raise DataError(f"This model reads sentence pairs ({self.text_cols}): give `(first, second)` tuples, not single texts.")
+        if len(self.text_cols) == 1 and items and isinstance(items[0], (tuple, list)):
+            raise DataError("This model reads single texts: give strings, not tuples.")
+        tds = TokenizedTexts.from_texts(items, self.tokenizer, labels, None if self.vocab is None else list(self.vocab),
+                                        max_length or self.max_length, cache_dir, self.text_cols, self.label_delim,
+                                        task=self.task, label_col=self.label_col)
+        if tds.vocab is None: tds.vocab = self.vocab
+        sort = not with_labels if sort is None else sort
+        return text_dl(tds, bs or self.valid.bs, shuffle=False, pad_id=self.tokenizer.pad_token_id, device=self.device, sort=sort)

@@ -120,21 +120,8 @@ def training_metadata(learn:TextClassifierLearner, # a trained learner
 def save_hf_model(learn:TextClassifierLearner, # a trained learner
                   path:str|Path # the folder to write (created if needed; files in it are overwritten)
                  ) -> Path:
-    "Write `learn`'s model as a Hugging Face directory: safetensors weights, config with the class names, tokenizer."
-    path = Path(path)
-    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} is a file: give a folder to export the model to.")
-    path.mkdir(parents=True, exist_ok=True)
-    model, dls = learn.hf_model, learn.dls
-    with quiet_transformers(): model.save_pretrained(path)  # no progress bar for one small file
-    cfg = copy.deepcopy(model.config)
-    for k,v in labels_config(list(dls.vocab)).items(): setattr(cfg, k, v)
-    cfg.problem_type = 'single_label_classification'
-    cfg.save_pretrained(path)
-    tok = copy.deepcopy(dls.tokenizer)
-    tok.model_max_length = int(getattr(dls, 'max_length', tok.model_max_length))
-    tok.save_pretrained(path)
-    if not any(path.glob('*.safetensors')): raise OSError(f"save_pretrained wrote no .safetensors file in {path}.")
-    return path
+    "Write `learn`'s model as a Hugging Face directory: safetensors weights, config with the class names, tokenizer (`learn.save_pretrained`)."
+    return learn.save_pretrained(path)
 
 # %% ../nbs/05_export.ipynb #07290097
 _HUB_METRIC_IDS = {'accuracy': 'accuracy', 'f1_score': 'f1', 'matthews_corrcoef': 'matthews_correlation',
@@ -321,43 +308,54 @@ def export_model(learn:TextClassifierLearner, # a trained learner
     return path
 
 # %% ../nbs/05_export.ipynb #a1d7de33
+def _pipeline_inputs(texts:Sequence) -> list:
+    return [{'text': t[0], 'text_pair': t[1]} if isinstance(t, (tuple, list)) else t for t in texts]
+
 def pipeline_probabilities(path:str|Path, # an exported model directory
-                           texts:Sequence[str], # the texts to classify
+                           texts:Sequence, # the texts (or `(first, second)` pairs) to classify
                            **kwargs # passed to `transformers.pipeline`
                           ) -> pd.DataFrame:
-    "Probabilities of every label for each text from `pipeline('text-classification', model=path, truncation=True)`."
+    "Every output for each text from `pipeline('text-classification', model=path, truncation=True)`: probabilities (softmax, or sigmoid for multi-label) or the predicted value (regression)."
     from transformers import pipeline
     with quiet_transformers():  # no weight-loading progress bar
         pipe = pipeline('text-classification', model=str(path), truncation=True, top_k=None, device='cpu', **kwargs)
     labels = [pipe.model.config.id2label[i] for i in range(pipe.model.config.num_labels)]
-    out = pipe(list(texts))
+    out = pipe(_pipeline_inputs(texts))
     return pd.DataFrame([{d['label']: d['score'] for d in o} for o in out], columns=labels)
 
 def learner_probabilities(learn:TextClassifierLearner, # a trained learner
-                          texts:Sequence[str], # the texts to classify
+                          texts:Sequence, # the texts (or `(first, second)` pairs) to classify
                           fp32:bool=True # predict without bfloat16 autocast, as the pipeline does
                          ) -> pd.DataFrame:
-    "Probabilities of every label for each text from `learn`, in the order given."
+    "Every output for each text from `learn`, in the order given, named as in the exported config."
     cbs = [c for c in learn.cbs if isinstance(c, BF16Autocast)] if fp32 else []
     with learn.removed_cbs(cbs), learn.no_bar():
         probs, _ = learn.get_preds(dl=learn.dls.test_dl(list(texts)))
-    return pd.DataFrame(probs.numpy(), columns=[str(o) for o in learn.dls.vocab])
+    cfg = learn.hf_model.config
+    return pd.DataFrame(probs.numpy(), columns=[cfg.id2label[i] for i in range(cfg.num_labels)])
+
+def _decisions(probs:pd.DataFrame, task:str, thresh:float=0.5) -> pd.Series:
+    if task == 'regression': return probs.iloc[:, 0].round(2)
+    if task == 'multi_label_classification': return probs.apply(lambda r: ';'.join(c for c in probs.columns if r[c] > thresh), axis=1)
+    return probs.idxmax(axis=1)
 
 def check_round_trip(learn:TextClassifierLearner, # the learner that was exported
                      path:str|Path, # the exported directory
-                     texts:Sequence[str], # texts to compare on (include one longer than the maximum length)
-                     eps:float=1e-4 # largest allowed difference of a probability
+                     texts:Sequence, # texts or pairs to compare on (include one longer than the maximum length)
+                     eps:float=1e-4 # largest allowed difference of a probability (or predicted value)
                     ) -> pd.DataFrame:
     "Compare the pipeline's and the learner's predictions on `texts`; raise `AssertionError` saying where they differ."
     a, b = learner_probabilities(learn, texts), pipeline_probabilities(path, texts)
     if list(a.columns) != list(b.columns):
         raise AssertionError(f"The exported labels {list(b.columns)} are not the learner's {list(a.columns)}.")
-    res = pd.DataFrame({'text': list(texts), 'learner': a.idxmax(axis=1), 'pipeline': b.idxmax(axis=1),
+    task, thresh = learn.dls.task, getattr(learn.loss_func, 'thresh', 0.5)
+    res = pd.DataFrame({'text': [' | '.join(t) if isinstance(t, (tuple, list)) else t for t in texts],
+                        'learner': _decisions(a, task, thresh), 'pipeline': _decisions(b, task, thresh),
                         'max_abs_diff': (a - b).abs().max(axis=1)})
-    bad = res[(res.learner != res.pipeline) | (res.max_abs_diff > eps)]
+    bad = res[(res.max_abs_diff > eps) | ((res.learner != res.pipeline) if task != 'regression' else False)]
     if len(bad):
         raise AssertionError(f"The pipeline disagrees with the learner on {len(bad)} of {len(res)} texts (largest "
-                             f"probability difference {res.max_abs_diff.max():.2g} > {eps:g}):\n{bad.head().to_string()}")
+                             f"difference {res.max_abs_diff.max():.2g} > {eps:g}):\n{bad.head().to_string()}")
     return res
 
 # %% ../nbs/05_export.ipynb #ada387e5

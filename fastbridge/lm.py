@@ -21,9 +21,9 @@ from fastai.torch_core import set_seed
 from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerBase
 
 from .hub import DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, load_tokenizer, resolve_checkpoint, tiny_bert_config, quiet_transformers
-from .hub import _from_pretrained  # the loader that turns Hub/offline failures into `CheckpointError`s
+from .hub import load_pretrained  # the loader that turns Hub/offline failures into `CheckpointError`s
 from .data import DataError, TextDataLoaders, TokenizedTexts, check_columns, check_texts, random_subset, text_dl
-from .learner import HFModelWrapper, BF16Autocast, bf16_is_fast, fused_adamw, transformer_layer_groups, _unwrap
+from .learner import HFLearner, HFModelWrapper, BF16Autocast, bf16_is_fast, fused_adamw, transformer_layer_groups, unwrap_model
 
 # %% auto #0
 __all__ = ['mask_tokens', 'lm_head_of', 'load_masked_lm', 'masked_lm_logits', 'masked_lm_loss', 'lm_dataloaders', 'MaskTokens',
@@ -85,9 +85,9 @@ def load_masked_lm(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local directory
         config = tiny_bert_config(len(tok), pad_token_id=tok.pad_token_id)
         mlm, base, fresh = AutoModelForMaskedLM.from_config(config), AutoModel.from_config(config), ['(all: random model)']
     else:
-        config = _from_pretrained(AutoConfig, src)
-        mlm, info = _from_pretrained(AutoModelForMaskedLM, src, config=config, output_loading_info=True, **kwargs)
-        base, binfo = _from_pretrained(AutoModel, src, config=config, output_loading_info=True, **kwargs)
+        config = load_pretrained(AutoConfig, src)
+        mlm, info = load_pretrained(AutoModelForMaskedLM, src, config=config, output_loading_info=True, **kwargs)
+        base, binfo = load_pretrained(AutoModel, src, config=config, output_loading_info=True, **kwargs)
         fresh = sorted(set(info['missing_keys']) | {f"{mlm.base_model_prefix}.{k}" for k in binfo['missing_keys']})
     setattr(mlm, mlm.base_model_prefix, base)  # the full base model (with pooler) replaces the pooler-less one
     mlm.tie_weights()
@@ -204,22 +204,13 @@ class MaskedTokenLoss(Metric):
     def name(self): return 'perplexity' if self.exp else 'token_loss'
 
 # %% ../nbs/04_lm.ipynb #835f65ee
-class MaskedLMLearner(Learner):
-    "A fastai `Learner` training a Hugging Face masked LM; `save_pretrained` writes it with its tokenizer."
-    @property
-    def hf_model(self) -> PreTrainedModel: return _unwrap(self.model)
+class MaskedLMLearner(HFLearner):
+    "A fastai `Learner` training a Hugging Face masked LM; `save_pretrained` (from `HFLearner`) writes it with its tokenizer."
 
     def lm_metrics(self) -> dict:
         "Loss per masked token and perplexity on the validation set (the same masks every time)."
         d = dict(zip(['valid_loss'] + [m.name for m in self.metrics], self.validate()))
         return {k: float(d[k]) for k in ('token_loss', 'perplexity') if k in d}
-
-    def save_pretrained(self, path:str|Path) -> Path:
-        "Write the masked LM (with its pooler) and the tokenizer to `path`, a directory `load_classifier` reads."
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        with quiet_transformers(): self.hf_model.save_pretrained(path)  # no progress bar
-        self.dls.tokenizer.save_pretrained(path)
-        return path
 
 # %% ../nbs/04_lm.ipynb #60c3cb75
 def masked_lm_learner(dls:TextDataLoaders, # from `lm_dataloaders`, tokenized with the checkpoint's tokenizer
@@ -311,7 +302,7 @@ def masked_lm_head_for(model:PreTrainedModel, # the classifier whose encoder the
     if seed is not None: torch.manual_seed(seed)
     src = None if checkpoint is None else resolve_checkpoint(checkpoint)
     if src is None or src == TINY_CHECKPOINT: mlm = AutoModelForMaskedLM.from_config(model.config)
-    else: mlm = _from_pretrained(AutoModelForMaskedLM, src)
+    else: mlm = load_pretrained(AutoModelForMaskedLM, src)
     head, emb = lm_head_of(mlm), model.get_input_embeddings()
     dec = mlm.get_output_embeddings()
     if dec.weight.shape != emb.weight.shape:

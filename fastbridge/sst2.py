@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import torch
 import matplotlib.pyplot as plt
+from fastcore.meta import delegates
 from fastai.torch_core import set_seed
 
-from .hub import DEFAULT_CHECKPOINT, load_tokenizer
+from .hub import DEFAULT_CHECKPOINT
 from .data import DataError, TextDataLoaders, read_table, random_subset, check_columns
 from .shipped_files import shipped_roots
 from .learner import text_classifier_learner
@@ -79,13 +80,14 @@ def _load_sst2_hub(split):
     return df[['index', 'sentence']] if split == 'test' else df[['sentence', 'label']]
 
 # %% ../nbs/10_sst2.ipynb #fcae3d87
-def sst2_dataloaders(tokenizer, # the checkpoint's tokenizer
+@delegates(TextDataLoaders.from_df, but=['df', 'tokenizer', 'text_col', 'label_col', 'classes', 'valid_df', 'bs'])
+def sst2_dataloaders(tokenizer=None, # the checkpoint's tokenizer; or name the checkpoint: `checkpoint='minilm'`
                      train_pct:float=1.0, # fraction of the 67,349 training items
                      valid_pct:float=1.0, # fraction of the 872 validation sentences
                      bs:int=32, # batch size
                      seed:int=42, # seeds the subsets
                      source:str='local', # see `load_sst2`
-                     **kwargs # passed to `TextDataLoaders.from_df`
+                     **kwargs
                     ) -> TextDataLoaders:
     "`TextDataLoaders` over SST-2's training split (or a random subset) and validation split."
     train, valid = load_sst2('train', source), load_sst2('validation', source)
@@ -144,9 +146,8 @@ def train_sst2(checkpoint:str=DEFAULT_CHECKPOINT, # alias, local directory or Hu
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     set_seed(seed, reproducible=True)
     t0 = time.time()
-    tok = load_tokenizer(checkpoint)
-    dls = sst2_dataloaders(tok, train_pct=train_pct, bs=bs, seed=seed, source=source)
-    learn = text_classifier_learner(dls, checkpoint, bf16=bf16, seed=seed)
+    dls = sst2_dataloaders(checkpoint=checkpoint, train_pct=train_pct, bs=bs, seed=seed, source=source)
+    learn = text_classifier_learner(dls, bf16=bf16, seed=seed)
     lr_max = slice(lr/lr_ratio, lr) if lr_ratio != 1 else lr
     t1 = time.time()
     learn.fit_one_cycle(epochs, lr_max)
@@ -161,7 +162,7 @@ def train_sst2(checkpoint:str=DEFAULT_CHECKPOINT, # alias, local directory or Hu
     write_glue_predictions(test_preds.label_id, out/'SST-2.tsv', test['index'])
     fig = plot_confusion(cm, f"SST-2 validation, accuracy {acc:.2%}")
     fig.savefig(out/'confusion_matrix.png', bbox_inches='tight'); plt.close(fig)
-    learn.hf_model.save_pretrained(out/'model'); tok.save_pretrained(out/'model')
+    learn.save_pretrained(out/'model')
     res = dict(checkpoint=str(checkpoint), valid_accuracy=acc, confusion_matrix=cm.values.tolist(), epochs=epochs, lr=lr,
                lr_ratio=lr_ratio, bs=bs, train_pct=train_pct, n_train=len(dls.train_ds), seed=seed,
                bf16=any(type(c).__name__ == 'BF16Autocast' for c in learn.cbs), train_seconds=round(train_s, 1),

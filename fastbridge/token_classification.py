@@ -29,10 +29,10 @@ from transformers import (AutoConfig, AutoModelForTokenClassification, BertForTo
                           PreTrainedModel, PreTrainedTokenizerBase)
 
 from .hub import (DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, labels_config, load_tokenizer, resolve_checkpoint,
-                  tiny_bert_config, _from_pretrained)
-from .data import DataError, SubsetSplitter, check_columns, tokenizer_fingerprint, _rows
+                  tiny_bert_config, load_pretrained)
+from .data import DataError, SubsetSplitter, check_columns, tokenizer_fingerprint, rows_summary
 from .learner import (BF16Autocast, HFModelWrapper, HFOutputCallback, bf16_is_fast, fused_adamw, transformer_layer_groups,
-                      _unwrap)
+                      unwrap_model)
 from .export import save_hf_model, training_metadata
 
 # %% auto #0
@@ -104,15 +104,15 @@ def check_words(sentences:Sequence, # one list of words per sentence
     res = [_as_list(o) for o in sentences]
     bad = [i for i,o in enumerate(res) if o is None]
     if bad:
-        raise DataError(f"{len(bad)} rows of {name!r} are not lists of words (rows {_rows(bad)}: "
+        raise DataError(f"{len(bad)} rows of {name!r} are not lists of words (rows {rows_summary(bad)}: "
                         f"{[sentences[i] for i in bad[:2]]}). Give one list of words per row, e.g. "
                         f"`df[{name!r}] = df[{name!r}].str.split()` for space-separated text.")
     bad = [i for i,o in enumerate(res) if len(o) == 0]
-    if bad: raise DataError(f"{len(bad)} rows of {name!r} are empty (rows {_rows(bad)}). Drop them: "
+    if bad: raise DataError(f"{len(bad)} rows of {name!r} are empty (rows {rows_summary(bad)}). Drop them: "
                             f"`df = df[df[{name!r}].map(len) > 0]`.")
     bad = [i for i,o in enumerate(res) if not all(isinstance(w, str) and w.strip() and w == w.strip() for w in o)]
     if bad: raise DataError(f"{len(bad)} rows of {name!r} hold words that are not strings, are blank or contain "
-                            f"surrounding spaces (rows {_rows(bad)}: {[res[i] for i in bad[:2]]}). Each word must be a "
+                            f"surrounding spaces (rows {rows_summary(bad)}: {[res[i] for i in bad[:2]]}). Each word must be a "
                             "non-blank string without leading or trailing spaces.")
     return [[str(w) for w in o] for o in res]
 
@@ -138,10 +138,10 @@ def encode_tags(sentences:Sequence[Sequence[str]], # the checked words, one list
     if len(tags) != len(sentences): raise DataError(f"{len(sentences)} sentences but {len(tags)} rows of tags.")
     res = [_as_list(o) for o in tags]
     bad = [i for i,o in enumerate(res) if o is None]
-    if bad: raise DataError(f"{len(bad)} rows of {name!r} are not lists of tags (rows {_rows(bad)}: {[tags[i] for i in bad[:2]]}). "
+    if bad: raise DataError(f"{len(bad)} rows of {name!r} are not lists of tags (rows {rows_summary(bad)}: {[tags[i] for i in bad[:2]]}). "
                             "Give one list of tags per row, one tag per word.")
     bad = [i for i,(w,t) in enumerate(zip(sentences, res)) if len(w) != len(t)]
-    if bad: raise DataError(f"{len(bad)} rows have a different number of words and tags (rows {_rows(bad)}: "
+    if bad: raise DataError(f"{len(bad)} rows have a different number of words and tags (rows {rows_summary(bad)}: "
                             + ', '.join(f"row {i} has {len(sentences[i])} words and {len(res[i])} tags" for i in bad[:3])
                             + "). Each word needs exactly one tag.")
     is_id = lambda t: isinstance(t, (int, np.integer)) and not isinstance(t, bool)
@@ -162,7 +162,7 @@ def encode_tags(sentences:Sequence[Sequence[str]], # the checked words, one list
         if None in enc: bad[i] = sorted({repr(t) for t,e in zip(o, enc) if e is None})
         out.append(np.array([-1 if e is None else e for e in enc], dtype=np.int64))
     if bad:
-        raise DataError(f"{len(bad)} rows of {name!r} have tags outside the vocabulary {vocab} (rows {_rows(bad)}: "
+        raise DataError(f"{len(bad)} rows of {name!r} have tags outside the vocabulary {vocab} (rows {rows_summary(bad)}: "
                         + '; '.join(f"row {i}: {', '.join(v)}" for i,v in list(bad.items())[:3])
                         + "). Fix the tags or declare the full vocabulary with `vocab=[...]`.")
     return out, vocab
@@ -218,7 +218,7 @@ def _check_pieces(sentences, wids, max_length, name='tokens'):
         missing = sorted(set(range(kept)) - set(w.tolist()))
         if missing: bad[i] = [s[j] for j in missing]
     if bad:
-        raise DataError(f"{len(bad)} rows of {name!r} have words the tokenizer turns into nothing (rows {_rows(bad)}: "
+        raise DataError(f"{len(bad)} rows of {name!r} have words the tokenizer turns into nothing (rows {rows_summary(bad)}: "
                         + '; '.join(f"row {i}: {v!r}" for i,v in list(bad.items())[:3])
                         + "), such as zero-width or control characters. Remove those words (and their tags).")
 
@@ -369,7 +369,7 @@ class TokenDataLoaders(DataLoaders):
         cut = ds.n_truncated()
         if cut.any():
             warnings.warn(f"{(cut > 0).sum()} sentences are longer than max_length={max_length} pieces; their last "
-                          f"{cut.sum()} words are not trained on nor evaluated (rows {_rows(np.flatnonzero(cut))}). "
+                          f"{cut.sum()} words are not trained on nor evaluated (rows {rows_summary(np.flatnonzero(cut))}). "
                           "Raise `max_length` to keep them.")
         pad = tokenizer.pad_token_id
         dls = [token_dl(ds.subset(splits[0], label_all_pieces), bs, shuffle=True, pad_id=pad, device=device),
@@ -407,7 +407,7 @@ class TokenDataLoaders(DataLoaders):
         tds = TokenizedWords.from_words(words, self.tokenizer, max_length=max_length or self.max_length, name='sentences')
         cut = tds.n_truncated()
         if cut.any():
-            raise DataError(f"{(cut > 0).sum()} sentences (numbers {_rows(np.flatnonzero(cut))}) are longer than "
+            raise DataError(f"{(cut > 0).sum()} sentences (numbers {rows_summary(np.flatnonzero(cut))}) are longer than "
                             f"{max_length or self.max_length} pieces, so their last words would get no tag. "
                             "Split them, or pass a larger `max_length=` (at most the model's position limit).")
         tds.vocab = self.vocab
@@ -476,8 +476,8 @@ def load_token_classifier(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local di
     if src == TINY_CHECKPOINT:
         config = tiny_bert_config(len(tok), pad_token_id=tok.pad_token_id, **lab)
         return Checkpoint(tok, config, BertForTokenClassification(config))
-    config = _from_pretrained(AutoConfig, src, **lab)
-    return Checkpoint(tok, config, _from_pretrained(AutoModelForTokenClassification, src, config=config, **kwargs))
+    config = load_pretrained(AutoConfig, src, **lab)
+    return Checkpoint(tok, config, load_pretrained(AutoModelForTokenClassification, src, config=config, **kwargs))
 
 # %% ../nbs/08_token_classification.ipynb #a5c20a50
 class TokenCrossEntropy(nn.Module):
@@ -562,7 +562,7 @@ class PadToLongest(Callback):
 class TokenClassifierLearner(Learner):
     "A fastai `Learner` for a Hugging Face token classifier that predicts per word, from texts or word lists."
     @property
-    def hf_model(self) -> PreTrainedModel: return _unwrap(self.model)
+    def hf_model(self) -> PreTrainedModel: return unwrap_model(self.model)
 
     def word_probs(self, sentences:Sequence, # texts or lists of words
                    bs:int|None=None, # batch size
