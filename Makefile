@@ -10,7 +10,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 NB_DIRS := nbs course competitions
 RUN_DIR ?= runs/sst2-minilm
 
-.PHONY: all setup main test test-fast export readme bench bench-lm
+.PHONY: all setup main test test-fast export readme bench bench-lm bench-fewshot
 all: main
 
 # torch and torchvision go first, pinned to the builds we test with (pip takes them from the local disk
@@ -64,3 +64,7 @@ bench: $(STAMP)
 bench-lm: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/lm_adaptation.py
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/siatl.py
+
+# Few-shot SST-2 (k = 8, 16, 64 per class, 3 seeds): fastbridge's SetFit and frozen-embedding head vs. the setfit library
+bench-fewshot: $(STAMP)
+	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/fewshot.py
