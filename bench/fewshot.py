@@ -48,10 +48,11 @@ def run_setfit_library(shots:pd.DataFrame, valid:pd.DataFrame, seed:int) -> dict
     from setfit import SetFitModel, Trainer, TrainingArguments
     t0 = time.perf_counter()
     model = SetFitModel.from_pretrained(str(packaged_checkpoint_dir('minilm')))
-    args = TrainingArguments(seed=seed, report_to='none', show_progress_bar=False)
-    ds = Dataset.from_dict({'text': shots.sentence.tolist(), 'label': shots.label.astype(int).tolist()})
-    trainer = Trainer(model=model, args=args, train_dataset=ds)
-    trainer.train()
+    with tempfile.TemporaryDirectory() as out:  # its Trainer saves a final checkpoint (its default), here not in the repository
+        args = TrainingArguments(seed=seed, report_to='none', show_progress_bar=False, output_dir=out)
+        ds = Dataset.from_dict({'text': shots.sentence.tolist(), 'label': shots.label.astype(int).tolist()})
+        trainer = Trainer(model=model, args=args, train_dataset=ds)
+        trainer.train()
     t1 = time.perf_counter()
     pred = np.asarray(model.predict(valid.sentence.tolist(), show_progress_bar=False))
     t2 = time.perf_counter()
@@ -90,8 +91,8 @@ def to_markdown(summary:pd.DataFrame, runs:list[dict], meta:dict) -> str:
         for _, r in grp.iterrows():
             spread = f" ± {100*r.acc_std:.2f}" if r.seeds > 1 else ''
             total = r.train_s + r.predict_s
-            ratio = (f"{(ref.train_s.iloc[0] + ref.predict_s.iloc[0])/total:.2f}x" if len(ref) and r.method != 'setfit'
-                     else ('1.00x' if r.method == 'setfit' else '–'))
+            ratio = ('1.00x' if r.method == 'setfit' else '–' if not len(ref) or 'describe' in r.method  # described once, for all k
+                     else f"{(ref.train_s.iloc[0] + ref.predict_s.iloc[0])/total:.2f}x")
             dacc = (f"{100*(r.acc_mean - ref.acc_mean.iloc[0]):+.2f}" if len(ref) else '–')
             rows.append(f"| {k} | {r.method} | {100*r.acc_mean:.2f}%{spread} ({100*r.acc_min:.2f}–{100*r.acc_max:.2f}) | {dacc} "
                         f"| {r.train_s:.1f} | {r.predict_s:.1f} | {ratio} | {r.seeds} |")
