@@ -14,7 +14,7 @@ NB_DIRS := nbs course competitions
 NB_TEST_DIRS := nbs competitions
 RUN_DIR ?= runs/sst2-minilm
 
-.PHONY: all setup main test test-fast export readme docs lessons bench bench-lm bench-behaviour bench-compress
+.PHONY: all setup main test test-fast export readme docs lessons bench bench-lm bench-behaviour bench-compress bench-fewshot
 all: main
 
 # torch and torchvision go first, pinned to the builds we test with (pip takes them from the local disk
@@ -94,3 +94,7 @@ bench-behaviour: $(STAMP)
 # int8 (torch, ONNX Runtime), ONNX and a distilled student against the float32 MiniLM (results in bench/results/compress.md)
 bench-compress: $(STAMP)
 	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/compress.py
+
+# Few-shot SST-2 (k = 8, 16, 64 per class, 3 seeds): fastbridge's SetFit and frozen-embedding head vs. the setfit library
+bench-fewshot: $(STAMP)
+	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/fewshot.py

@@ -1,4 +1,4 @@
-"One import for the layered API, as `fastai.text.all`: `from fastbridge.all import *` (written by hand, like fastai's `all.py` files)."
+"One import for the layered API, as `fastai.text.all`: `from fastbridge.all import *` (written by hand, like fastai's `all.py` files; the competition's organizer side stays apart)."
 from fastai.text.all import *
 from .hub import *
 from .data import *
@@ -6,3 +6,10 @@ from .learner import *
 from .callbacks import *
 from .lm import *
 from .export import *
+from .token_classification import *
+from .sst2 import *
+from .embeddings import *
+from .fewshot import *
+from .behaviour import *
+from .demo import *
+from .compress import *
