@@ -17,7 +17,7 @@ from fastprogress.fastprogress import progress_bar
 from transformers import AutoConfig, AutoModel, PreTrainedModel, PreTrainedTokenizerBase
 
 from .hub import DEFAULT_CHECKPOINT, TINY_CHECKPOINT, load_tokenizer, resolve_checkpoint, tiny_bert_config
-from .hub import _from_pretrained  # the loader that turns Hub/offline failures into `CheckpointError`s
+from .hub import load_pretrained  # the loader that turns Hub/offline failures into `CheckpointError`s
 from .data import check_texts, default_cache_dir, pad_collate, tokenize_texts, tokenizer_fingerprint
 from .learner import bf16_is_fast
 
@@ -60,7 +60,7 @@ def load_encoder(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local directory o
     if seed is not None: torch.manual_seed(seed)
     src = resolve_checkpoint(name)
     if src == TINY_CHECKPOINT: model = AutoModel.from_config(tiny_bert_config(len(tok), pad_token_id=tok.pad_token_id))
-    else: model = _from_pretrained(AutoModel, src, config=_from_pretrained(AutoConfig, src), **kwargs)
+    else: model = load_pretrained(AutoModel, src, config=load_pretrained(AutoConfig, src), **kwargs)
     return SentenceEncoder(model.eval(), tok, max_length)
 
 # %% ../nbs/14_embeddings.ipynb #2dd026cd
