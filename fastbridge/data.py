@@ -33,7 +33,7 @@ __all__ = ['SINGLE_LABEL', 'MULTI_LABEL', 'REGRESSION', 'TASKS', 'DataError', 'r
            'encode_labels', 'task_of_block', 'encode_targets', 'read_table', 'default_cache_dir',
            'tokenizer_fingerprint', 'tokenize_texts', 'TokenizedTexts', 'TensorTokens', 'DecodeInputs', 'pad_collate',
            'TextDL', 'text_dl', 'show_batch', 'show_results', 'plot_top_losses', 'random_subset', 'SubsetSplitter',
-           'check_split', 'tokenizer_for', 'check_tokenizer', 'TextDataLoaders']
+           'check_split', 'dataset_splits', 'tokenizer_for', 'check_tokenizer', 'TextDataLoaders']
 
 # %% ../nbs/01_data.ipynb #eb7fb9d7
 class DataError(ValueError):
@@ -502,6 +502,19 @@ def check_split(labels:np.ndarray, # label ids of all items
                             "subset can miss a class, and then lr_find, the loss and the metrics break silently. Use a larger "
                             "fraction, `stratify=True` (which keeps every class's share), or check the labels.")
 
+# %% ../nbs/01_data.ipynb #13338b39
+def dataset_splits(ds, # a `datasets.Dataset`, or a `DatasetDict` with a training and a validation split
+                   train_split:str='train', # the training split of a `DatasetDict`
+                   valid_split:str|None=None # its validation split; by default 'validation', 'valid', 'dev' or 'test'
+                  ) -> tuple: # the training `Dataset`, and the validation split as a DataFrame (None for a plain `Dataset`)
+    "The training split and the validation DataFrame of Hugging Face `datasets`, with an error naming the splits there are."
+    from datasets import DatasetDict
+    if not isinstance(ds, DatasetDict): return ds, None
+    if train_split not in ds: raise DataError(f"No {train_split!r} split in {list(ds)}: pass `train_split=`.")
+    valid_split = valid_split or next((s for s in ('validation', 'valid', 'dev', 'test') if s in ds), None)
+    if valid_split is None: raise DataError(f"No validation split in {list(ds)}: pass `valid_split=`.")
+    return ds[train_split], ds[valid_split].to_pandas()
+
 # %% ../nbs/01_data.ipynb #b5c5fccd
 def _text_cols(text_col) -> list[str]:
     cols = [text_col] if isinstance(text_col, str) else list(text_col)
@@ -613,13 +626,8 @@ class TextDataLoaders(DataLoaders):
                      valid_split:str|None=None, # its validation split; by default 'validation', 'valid', 'dev' or 'test'
                      **kwargs) -> TextDataLoaders: # training and validation loaders
         "`TextDataLoaders` from Hugging Face `datasets`; class names come from a `ClassLabel` feature when there is one."
-        from datasets import DatasetDict
-        if isinstance(ds, DatasetDict):
-            if train_split not in ds: raise DataError(f"No {train_split!r} split in {list(ds)}: pass `train_split=`.")
-            valid_split = valid_split or next((s for s in ('validation', 'valid', 'dev', 'test') if s in ds), None)
-            if valid_split is None: raise DataError(f"No validation split in {list(ds)}: pass `valid_split=`.")
-            train, kwargs['valid_df'] = ds[train_split], ds[valid_split].to_pandas()
-        else: train = ds
+        train, valid_df = dataset_splits(ds, train_split, valid_split)
+        if valid_df is not None: kwargs['valid_df'] = valid_df
         feat = train.features.get(label_col)
         if classes is None and hasattr(feat, 'names'): classes = feat.names
         return cls.from_df(train.to_pandas(), tokenizer, text_col, label_col, classes, **kwargs)

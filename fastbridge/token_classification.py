@@ -30,7 +30,7 @@ from transformers import (AutoConfig, AutoModelForTokenClassification, BertForTo
 
 from .hub import (DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, labels_config, load_tokenizer, resolve_checkpoint,
                   tiny_bert_config, load_pretrained)
-from .data import DataError, SubsetSplitter, check_columns, tokenizer_fingerprint, rows_summary
+from .data import DataError, SubsetSplitter, check_columns, tokenizer_fingerprint, rows_summary, dataset_splits
 from .learner import (BF16Autocast, HFModelWrapper, HFOutputCallback, bf16_is_fast, fused_adamw, transformer_layer_groups,
                       unwrap_model)
 from .export import save_hf_model, training_metadata
@@ -387,13 +387,8 @@ class TokenDataLoaders(DataLoaders):
                      **kwargs # passed to `TokenDataLoaders.from_df`
                     ) -> TokenDataLoaders:
         "`TokenDataLoaders` from Hugging Face `datasets`; tag names come from a `ClassLabel` sequence feature when there is one."
-        from datasets import DatasetDict
-        if isinstance(ds, DatasetDict):
-            if train_split not in ds: raise DataError(f"No {train_split!r} split in {list(ds)}: pass `train_split=`.")
-            valid_split = valid_split or next((s for s in ('validation', 'valid', 'dev', 'test') if s in ds), None)
-            if valid_split is None: raise DataError(f"No validation split in {list(ds)}: pass `valid_split=`.")
-            train, kwargs['valid_df'] = ds[train_split], ds[valid_split].to_pandas()
-        else: train = ds
+        train, valid_df = dataset_splits(ds, train_split, valid_split)
+        if valid_df is not None: kwargs['valid_df'] = valid_df
         feat = getattr(train.features.get(tags_col), 'feature', None)
         if vocab is None and hasattr(feat, 'names'): vocab = feat.names
         return cls.from_df(train.to_pandas(), checkpoint, tokens_col=tokens_col, tags_col=tags_col, vocab=vocab, **kwargs)
