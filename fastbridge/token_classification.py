@@ -31,8 +31,8 @@ from transformers import (AutoConfig, AutoModelForTokenClassification, BertForTo
 from .hub import (DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, labels_config, load_tokenizer, resolve_checkpoint,
                   tiny_bert_config, load_pretrained)
 from .data import DataError, SubsetSplitter, check_columns, tokenizer_fingerprint, rows_summary, dataset_splits
-from .learner import (BF16Autocast, HFModelWrapper, HFOutputCallback, bf16_is_fast, fused_adamw, transformer_layer_groups,
-                      unwrap_model)
+from .learner import (BF16Autocast, HFLearner, HFModelWrapper, HFOutputCallback, bf16_is_fast, fused_adamw,
+                                transformer_layer_groups)
 from .export import save_hf_model, training_metadata
 
 # %% auto #0
@@ -554,10 +554,8 @@ class PadToLongest(Callback):
         if len(self.yb): self.learn.yb = (F.pad(self.yb[0], (0, extra), value=-100),) + tuple(self.yb[1:])
 
 # %% ../nbs/08_token_classification.ipynb #973f9d69
-class TokenClassifierLearner(Learner):
-    "A fastai `Learner` for a Hugging Face token classifier that predicts per word, from texts or word lists."
-    @property
-    def hf_model(self) -> PreTrainedModel: return unwrap_model(self.model)
+class TokenClassifierLearner(HFLearner):
+    "A fastai `Learner` for a Hugging Face token classifier that predicts per word, from texts or word lists (saved like any `HFLearner`)."
 
     def word_probs(self, sentences:Sequence, # texts or lists of words
                    bs:int|None=None, # batch size
