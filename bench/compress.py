@@ -190,7 +190,8 @@ def report(res) -> str:
     s, rows, cpu, ths = res['settings'], res['rows'], res['cpu'], res['settings']['threads']
     by = {r['variant']: r for r in rows}
     n = s['student_layers']
-    head = (f"SST-2: the packaged MiniLM (6 layers, 384 wide) fine-tuned on {s['train_pct']:.0%} of the training split "
+    head = ("# Small and fast: int8, ONNX Runtime and a distilled student\n\n"
+            f"SST-2: the packaged MiniLM (6 layers, 384 wide) fine-tuned on {s['train_pct']:.0%} of the training split "
             f"({res['n_train']:,} items, stratified, seed {s['seed']}), {s['epochs']} epoch, lr {s['lr']:g}, batch {s['bs']}, "
             f"bfloat16 autocast where the CPU has it. Student: the teacher's layers {res['student_layer_ids']} (of 0-5), "
             f"distilled on the same items for {s['epochs']} epoch, lr {s['student_lr']:g}, T={s['T']:g}, alpha={s['alpha']:g}. "

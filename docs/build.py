@@ -245,6 +245,11 @@ def _myst_cells(nb, fm:dict, title:str|None):
                 if _WIDGET in data:  # a live widget (progress bar) has no static view: keep its HTML/image fallback only
                     data.pop(_WIDGET)
                     if set(data) <= {'text/plain'}: continue
+                md = data.get('text/markdown')
+                if md is not None:  # a model card shown as Markdown: its YAML header is data, shown as a YAML block
+                    md = ''.join(md) if isinstance(md, list) else md
+                    fmm = re.match(r'^---\n(.*?)\n---\n', md, re.S)
+                    if fmm: data['text/markdown'] = f"```yaml\n{fmm.group(1)}\n```\n" + md[fmm.end():]
                 outs.append(o)
             c['outputs'] = outs
             c.source = c.source.strip('\n')
@@ -317,8 +322,17 @@ def rewrite_links(md:str, page:str, links:dict) -> str:
             if fence is None: fence = m.group(2)
             elif m.group(2).startswith(fence[0]) and len(m.group(2)) >= len(fence): fence = None
             out.append(line); continue
-        out.append(line if fence else _LINK.sub(lambda m: _link(m, page, links), line))
+        if fence: out.append(line); continue
+        # inline code shows a link's syntax but is not a link: find links in the line with code spans blanked out
+        masked = _CODE_SPAN.sub(lambda c: c.group(1) + ' '*len(c.group(2)) + c.group(1), line)
+        res, pos = [], 0
+        for m in _LINK.finditer(masked):
+            res += [line[pos:m.start()], _link(_LINK.fullmatch(line, m.start(), m.end()), page, links)]; pos = m.end()
+        out.append(''.join(res) + line[pos:])
     return ''.join(out)
+
+
+_CODE_SPAN = re.compile(r'(`+)(.+?)\1')
 
 
 def _link(m, page, links):

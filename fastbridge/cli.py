@@ -44,7 +44,14 @@ def _validate(path:str, competition:str|None=None) -> int:
     f = Path(path)
     comp = find_competition(competition)
     name = repr(str(f))[1:-1]  # printed escaped: a file name cannot write lines of its own
-    if f.is_dir(): problems = validate_entry(f, comp, teams=competition_teams(comp))
+    if f.is_dir():
+        # the team rule needs the entry's place in the competition's submissions folder (<team id>/<entry>/);
+        # an entry checked elsewhere (a student's draft, a pip-installed kit) gets every other check now, that one when submitted
+        in_submissions = f.resolve().is_relative_to(comp.submissions_path.resolve())
+        problems = validate_entry(f, comp, teams=competition_teams(comp) if in_submissions else None)
+        if not in_submissions:
+            print(f"note: {name} is not inside {comp.submissions}/ of the competition, so its team is checked when you submit "
+                  f"it as {comp.submissions}/<team id>/<entry name>/.")
     else:
         problems = validate_predictions(f, comp.test_indices())
         if (f.parent/ENTRY_METADATA).is_file(): problems += validate_metadata(f.parent/ENTRY_METADATA, comp)

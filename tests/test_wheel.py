@@ -60,7 +60,7 @@ def test_installed_kit_finds_its_data_outside_the_repository(venv, tmp_path):
     out = _run([str(py), '-c', '''
 import fastbridge
 from fastbridge.sst2 import sst2_dir, load_sst2
-from fastbridge.compete import find_competition
+from fastbridge.competition.rules import find_competition
 from fastbridge.exercises import solution
 print(fastbridge.__file__); print(sst2_dir()); print(find_competition().path)
 assert len(load_sst2('validation')) == 872
