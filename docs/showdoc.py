@@ -104,7 +104,8 @@ _documented = set()    # full names already shown on this page: a second `show_d
 class ApiEntry:
     "What `show_doc(sym)` displays in the Sphinx build: a `py:` directive in MyST Markdown."
     def __init__(self, sym, name=None, title_level=3):
-        self.sym, self.name = _unwrap(sym), name
+        self.prop = isinstance(sym, property)  # a property documents its getter, as a `py:property`
+        self.sym, self.name = _unwrap(sym.fget if self.prop else sym), name
         mod = getattr(self.sym, '__module__', None) or ''
         if mod in ('__main__', 'builtins', '') and DEFAULT_MODULE: mod = DEFAULT_MODULE
         self.mod, self.qual = mod, name or getattr(self.sym, '__qualname__', None) or getattr(self.sym, '__name__', str(self.sym))
@@ -114,7 +115,8 @@ class ApiEntry:
     def _repr_markdown_(self):
         sym = self.sym
         mod, qual = self.mod, self.qual
-        if inspect.isclass(sym): kind, sig, drop = 'class', _signature(sym), False
+        if self.prop: kind, sig, drop = 'property', None, False
+        elif inspect.isclass(sym): kind, sig, drop = 'class', _signature(sym), False
         elif '.' in qual: kind, sig, drop = ('method', _signature(sym), True) if callable(sym) else ('attribute', None, False)
         elif callable(sym): kind, sig, drop = 'function', _signature(sym), False
         else: kind, sig, drop = 'data', None, False
@@ -123,7 +125,7 @@ class ApiEntry:
             drop = False
         doc = inspect.getdoc(sym) if (getattr(sym, '__doc__', None) and (kind != 'method' or sym.__doc__)) else ''
         if inspect.isclass(sym) and sym.__doc__ is None: doc = ''
-        table = _docments_table(sym.__init__ if inspect.isclass(sym) and '__init__' in vars(sym) else sym, sig, drop or inspect.isclass(sym))
+        table = None if self.prop else _docments_table(sym.__init__ if inspect.isclass(sym) and '__init__' in vars(sym) else sym, sig, drop or inspect.isclass(sym))
         fence = '`' * 4
         body = [f"{fence}{{py:{kind}}} {head}", f":module: {mod}"]
         if not self.index: body.append(':no-index:')
