@@ -17,7 +17,7 @@ from fastai.callback.core import Callback
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 import fastbridge
-from .hub import labels_config
+from .hub import labels_config, require_module
 from .data import check_texts, tokenize_texts, tokenizer_fingerprint
 from .learner import HFModelWrapper, HFOutputCallback, TextClassifierLearner, text_classifier_learner, unwrap_model
 from .export import learner_probabilities
@@ -202,10 +202,7 @@ class TorchPredictor(TextPredictor):
 ONNX_INSTALL = 'pip install "fastbridge[onnx]"  (or: pip install onnx onnxruntime)'
 
 def _onnxruntime():
-    try: import onnxruntime
-    except ImportError as e:
-        raise ImportError(f"Running ONNX models needs ONNX Runtime, which is not installed: {ONNX_INSTALL}") from e
-    return onnxruntime
+    return require_module('onnxruntime', f"Running ONNX models needs ONNX Runtime, which is not installed: {ONNX_INSTALL}")
 
 class _LogitsOnly(nn.Module):
     "What the ONNX graph computes: token ids and attention mask in, logits out."

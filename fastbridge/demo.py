@@ -13,6 +13,8 @@ from IPython.display import display
 
 from .behaviour import Predictor, as_predictor
 
+from .hub import require_module
+
 # %% auto #0
 __all__ = ['DEMO_INSTALL', 'LOOPBACK', 'text_probabilities', 'ClassifierWidget', 'import_gradio', 'gradio_app', 'free_port',
            'launch_demo', 'main']
@@ -74,10 +76,7 @@ DEMO_INSTALL = 'pip install "fastbridge[demo]"'
 
 def import_gradio():
     "The `gradio` module, or an `ImportError` saying how to install it."
-    try: import gradio
-    except ImportError as e:
-        raise ImportError(f"The Gradio app needs gradio, which is not installed: {DEMO_INSTALL}") from e
-    return gradio
+    return require_module('gradio', f"The Gradio app needs gradio, which is not installed: {DEMO_INSTALL}")
 
 def _model_dir(path) -> Path:
     path = Path(path)

@@ -18,7 +18,7 @@ from huggingface_hub import constants as hub_constants
 __all__ = ['PACKAGED_CHECKPOINTS', 'PACKAGED_HUB_IDS', 'PACKAGED_DISTRIBUTIONS', 'DEFAULT_CHECKPOINT', 'TINY_CHECKPOINT',
            'CheckpointError', 'offline_alternatives', 'hub_is_offline', 'packaged_checkpoint_dir', 'resolve_checkpoint',
            'quiet_transformers', 'load_pretrained', 'labels_config', 'load_tokenizer', 'Checkpoint', 'tiny_bert_config',
-           'checkpoint_head_labels', 'load_classifier']
+           'checkpoint_head_labels', 'load_classifier', 'require_module']
 
 # %% ../nbs/00_hub.ipynb #fda05303
 # Two warnings that every import of fastai prints and that nobody using fastbridge can act on: fastai decorates a few
@@ -195,3 +195,11 @@ def load_classifier(name:str|Path=DEFAULT_CHECKPOINT, # an alias, local director
                              **({'ignore_mismatched_sizes': True} if new_head else {}), **kwargs)
     if new_head and trained is not None: _reinit_head(model)
     return Checkpoint(tok, config, model)
+
+# %% ../nbs/00_hub.ipynb #6160912a
+def require_module(name:str, # the module to import, e.g. 'gradio'
+                   missing:str # the whole message when it is missing: what needs it and the install line
+                  ): # the imported module
+    "`importlib.import_module(name)`, or an `ImportError` with the `missing` message (the install line) when it is not installed."
+    try: return importlib.import_module(name)
+    except ImportError as e: raise ImportError(missing) from e

@@ -18,6 +18,8 @@ from fastai.callback.progress import ProgressCallback
 
 from .learner import TextClassifierLearner
 
+from .hub import require_module
+
 # %% auto #0
 __all__ = ['INSTALL_WANDB', 'require_wandb', 'wandb_run', 'TextWandbCallback', 'text_predictions', 'wandb_records',
            'read_wandb_run']
@@ -27,10 +29,7 @@ INSTALL_WANDB = 'pip install "fastbridge[wandb]"  (or: pip install wandb)'
 
 def require_wandb():
     "The `wandb` module, or an `ImportError` that says how to install it."
-    try: import wandb
-    except ImportError as e:
-        raise ImportError(f"Experiment tracking with Weights & Biases needs the `wandb` package: {INSTALL_WANDB}") from e
-    return wandb
+    return require_module('wandb', f"Experiment tracking with Weights & Biases needs the `wandb` package: {INSTALL_WANDB}")
 
 # %% ../nbs/07_tracking.ipynb #3f1b2f8b
 @contextlib.contextmanager
