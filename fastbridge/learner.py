@@ -177,6 +177,13 @@ class TextClassifierLearner(HFLearner):
                                     device='cpu' if cpu else None)
         return text_classifier_learner(dls, model=model, **kwargs)
 
+    def predict(self, item, # one text (or a `(first, second)` pair)
+                rm_type_tfms=None, # as in fastai's `Learner.predict`
+                with_input:bool=False # also return the decoded input
+               ) -> tuple: # (decoded prediction, class id(s), probabilities), as fastai's `Learner.predict`
+        "fastai's `predict` for one item, without a progress bar for a single batch."
+        with self.no_bar(): return super().predict(item, rm_type_tfms=rm_type_tfms, with_input=with_input)
+
     def _preds(self, items, bs=None):
         dl = self.dls.test_dl(items, bs=bs)
         with self.no_bar() if len(dl) <= 1 else contextlib.nullcontext():  # a progress bar only for real work
