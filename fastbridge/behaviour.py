@@ -18,6 +18,7 @@ from .data import check_columns, check_texts
 from .learner import TextClassifierLearner
 from .export import learner_probabilities
 from .markdown import escape_markdown
+from .hub import quiet_transformers
 
 # %% auto #0
 __all__ = ['THINGS', 'POSITIVE_ADJECTIVES', 'NEGATIVE_ADJECTIVES', 'INTENSIFIERS', 'NAMES', 'LOCATIONS', 'NEUTRAL_SENTENCES',
@@ -80,7 +81,7 @@ def as_predictor(model, # a `TextClassifierLearner`, a `transformers` text-class
             raise FileNotFoundError(f"{path} is not a model folder (no config.json): pass a folder written by `export_model` "
                                     "or `save_pretrained`.")
         from transformers import pipeline
-        model = pipeline('text-classification', model=str(path), device='cpu')
+        with quiet_transformers(): model = pipeline('text-classification', model=str(path), device='cpu')  # no progress bar
         name = name or path.name
     from transformers import Pipeline
     if isinstance(model, Pipeline):
