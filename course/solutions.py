@@ -44,3 +44,14 @@ def perplexity(loss):
 
 # %% exercise 4.3
 weights = [0.2 * 0.5 ** epoch for epoch in range(4)]
+
+# %% exercise 5.1
+def mean_pooling(hidden, attention_mask):
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1)
+
+# %% exercise 5.2
+my_descriptions = {'negative': "I hated this film, it was awful", 'positive': "I loved this film, it was wonderful"}
+
+# %% exercise 5.3
+shots = sample_k_per_class(table[~table.is_valid], 16, seed=0)

@@ -17,8 +17,9 @@ __all__ = ['EXERCISES', 'RESULTS', 'SOLUTIONS_REL_PATH', 'FINGERPRINT_PACKAGES',
            'check', 'solutions_file', 'read_solutions', 'Solution', 'solution', 'versions', 'show_versions',
            'check_wordpiece', 'check_real_tokens', 'check_three_label_head', 'check_smoke_subset',
            'check_metrics_from_confusion', 'check_discriminative_lrs', 'check_exported_labels', 'check_lfs_files',
-           'check_unfreeze_schedule', 'check_perplexity', 'check_siatl_weights', 'exercise_checks', 'expect_check',
-           'prove_exercises_notebook', 'run_lesson']
+           'check_unfreeze_schedule', 'check_perplexity', 'check_siatl_weights', 'check_mean_pooling',
+           'check_descriptions', 'check_k_shot_sample', 'exercise_checks', 'expect_check', 'prove_exercises_notebook',
+           'run_lesson']
 
 # %% ../nbs/21_exercises.ipynb #cffce56f
 class NotYet(Exception):
@@ -344,6 +345,104 @@ def check_siatl_weights(weights):
     if all(math.isclose(g, w, rel_tol=1e-6) for g, w in zip(got, [0.2, 0.1, 0.0, 0.0])) or (len(got) > 2 and got[2] <= 0):
         raise NotYet("The weight never reaches zero: each epoch multiplies it by `decay`.", "gamma0 * decay ** epoch.")
     if not all(math.isclose(g, w, rel_tol=1e-6) for g, w in zip(got, want)): raise NotYet(f"`weights` is {got}.", "Epoch t has weight gamma0 * decay ** t.")
+
+# %% ../nbs/21_exercises.ipynb #dd08bc7e
+@exercise('5.1', 'mean pooling of a padded batch')
+def check_mean_pooling(mean_pooling):
+    "Exercise 5.1: `mean_pooling(hidden, attention_mask)` averages each text's hidden states over its real tokens only."
+    import torch
+    from fastbridge.embeddings import mean_pool
+    if not callable(mean_pooling): raise NotYet(f"`mean_pooling` should be a function, but it is a {type(mean_pooling).__name__}.", "Write `def mean_pooling(hidden, attention_mask): ...`.")
+    hidden = torch.randn(3, 6, 4, generator=torch.Generator().manual_seed(0))
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0]])
+    want, m = mean_pool(hidden, mask), mask.unsqueeze(-1).float()
+    try: got = mean_pooling(hidden.clone(), mask.clone())
+    except Exception as e:
+        raise NotYet(f"`mean_pooling` raised {type(e).__name__}: {e}",
+                     "`hidden` is (batch, length, dim) and `attention_mask` (batch, length): `attention_mask.unsqueeze(-1)` gives the mask a last dimension of 1, so it multiplies every hidden dimension.")
+    if _unanswered(got): raise NotYet("`mean_pooling` still returns `...`.", "Return one vector per text, computed from `hidden` and `attention_mask`.")
+    try: got = torch.as_tensor(got).float()
+    except Exception: raise NotYet(f"`mean_pooling` returns a {type(got).__name__}, not a tensor.", "Return a tensor of shape (batch, dim).")
+    if tuple(got.shape) != tuple(want.shape):
+        raise NotYet(f"For a batch of 3 texts, 6 positions and 4 hidden dimensions it returns shape {tuple(got.shape)}; one vector per text is shape {tuple(want.shape)}.",
+                     "Average over the positions (dimension 1), keeping the batch and the hidden dimensions.")
+    if torch.allclose(got, hidden.mean(1), atol=1e-5):
+        raise NotYet("Padding is counted: each text is averaged over all 6 positions, so a text with 2 real tokens gets 4 padding vectors in its average, and its vector changes with the length of the longest text in the batch.",
+                     "Multiply `hidden` by the mask (with `.unsqueeze(-1)`), sum over positions, and divide by each text's number of real tokens.")
+    if torch.allclose(got, (hidden * m).sum(1), atol=1e-5):
+        raise NotYet("That is the sum over the real tokens, not their average: longer texts would get longer vectors.", "Divide by each text's number of real tokens: `attention_mask.sum(1, keepdim=True)`.")
+    if torch.allclose(got, (hidden * m).sum(1) / mask.shape[1], atol=1e-5):
+        raise NotYet("The sum over real tokens is divided by the padded length (6) instead of each text's number of real tokens.", "Divide by `attention_mask.sum(1, keepdim=True)`: 6, 3 and 2 here.")
+    if not torch.allclose(got, want, atol=1e-5):
+        raise NotYet(f"For the second text (3 real tokens, then 3 padding) it gives {[round(x, 3) for x in got[1].tolist()]}, but the average of its 3 real tokens' vectors is {[round(x, 3) for x in want[1].tolist()]}.",
+                     "(hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).")
+
+# %% ../nbs/21_exercises.ipynb #1f3473a2
+_BASELINE_DESCRIPTIONS = {'negative': "a negative review", 'positive': "a positive review"}  # the descriptions exercise 5.2 must beat
+
+def _description_accuracy(descriptions:dict[str, str], # 'negative' and 'positive' -> a description of the class
+                         encoder=None # a `SentenceEncoder`; default: the packaged MiniLM
+                        ) -> float: # the share of SST-2's validation sentences classified right
+    "Accuracy on SST-2's 872 validation sentences of `DescriptionClassifier` with these descriptions (no labels used to fit)."
+    from fastbridge.embeddings import DescriptionClassifier, load_encoder
+    from fastbridge.sst2 import load_sst2
+    valid = load_sst2('validation')
+    clf = DescriptionClassifier(encoder or load_encoder('minilm'), {c: descriptions[c] for c in ('negative', 'positive')}, cache_dir=None)
+    return float((clf.predict(valid.sentence.tolist()) == valid.label.to_numpy()).mean())
+
+@exercise('5.2', 'label descriptions that beat the baseline')
+def check_descriptions(descriptions):
+    "Exercise 5.2: descriptions of SST-2's two classes with which MiniLM classifies the validation sentences better than the baseline's."
+    if not isinstance(descriptions, dict) or sorted(map(str, descriptions)) != ['negative', 'positive']:
+        raise NotYet(f"`descriptions` should be a dict with the keys 'negative' and 'positive', but it is {descriptions!r:.100}.",
+                     "Write `descriptions = {'negative': \"...\", 'positive': \"...\"}` with a description of each class.")
+    descriptions = {str(k): v for k, v in descriptions.items()}
+    for c, d in descriptions.items():
+        if not isinstance(d, str) or not d.strip(): raise NotYet(f"The description of {c!r} is {d!r}, not a sentence.", "Describe each class in a few words, as a string.")
+    if {c: d.strip().lower() for c, d in descriptions.items()} == _BASELINE_DESCRIPTIONS:
+        raise NotYet("These are the baseline's own descriptions: they tie with it.", "Find wordings of your own.")
+    from fastbridge.sst2 import load_sst2
+    if copied := [c for c, d in descriptions.items() if d.strip() in set(load_sst2('validation').sentence)]:
+        raise NotYet(f"The description of {copied[0]!r} is a sentence of the validation set: a score on sentences you took the descriptions from no longer says how the classifier does on new text.",
+                     "Write the descriptions yourself, without reading the validation sentences.")
+    from fastbridge.embeddings import load_encoder
+    enc = load_encoder('minilm')
+    acc, base = _description_accuracy(descriptions, enc), _description_accuracy(_BASELINE_DESCRIPTIONS, enc)
+    if acc < 0.5:
+        raise NotYet(f"Your descriptions classify {acc:.1%} of the 872 validation sentences right, worse than a coin: are 'negative' and 'positive' swapped?",
+                     "Put the description of a negative text under 'negative'.")
+    if acc <= base:
+        raise NotYet(f"Your descriptions classify {acc:.1%} of the 872 validation sentences right; the baseline's get {base:.1%}.",
+                     "The sentences are snippets of film reviews and a general-purpose embedding attends to what a text is about first: "
+                     "describe each class as a text of that kind would read (what would a reviewer who loved, or hated, a film write?).")
+
+# %% ../nbs/21_exercises.ipynb #f0f00569
+@exercise('5.3', 'k examples per class, from the training rows only')
+def check_k_shot_sample(shots, table, k=16):
+    "Exercise 5.3: `k` random rows of each class of `table`, drawn from its training rows only (`is_valid` false)."
+    import pandas as pd
+    from fastbridge.fewshot import check_training_rows
+    if not isinstance(shots, pd.DataFrame): raise NotYet(f"`shots` should be a DataFrame (rows of `table`), but it is a {type(shots).__name__}.", "Draw rows of `table`, e.g. with `sample_k_per_class`.")
+    if not {'label', 'is_valid'} <= set(table.columns): raise NotYet("`table` has lost its `label` or `is_valid` column.", "Keep `table` as the lesson built it.")
+    if not shots.index.isin(table.index).all() or shots.index.duplicated().any():
+        raise NotYet("`shots` holds rows that are not rows of `table` (was the index reset?), or the same row twice.",
+                     "Keep `table`'s index and draw without replacement: `sample_k_per_class` does both.")
+    rows = table.loc[shots.index]
+    if 'label' in shots.columns and (shots['label'].astype(str).to_numpy() != rows['label'].astype(str).to_numpy()).any():
+        raise NotYet("Some labels of `shots` differ from the labels of the same rows in `table`.", "Take the rows as they are in `table`.")
+    if (n := int(rows.is_valid.astype(bool).sum())):
+        raise NotYet(f"{n} of your {len(rows)} examples are validation rows. A model that learns from validation rows is then scored on them, "
+                     "so the validation accuracy no longer estimates how it does on text it has never seen.",
+                     "Draw from the training rows only: `table[~table.is_valid]`.")
+    train = check_training_rows(table[~table.is_valid.astype(bool)])
+    classes = sorted(train.label.astype(str).unique())
+    counts = rows.label.astype(str).value_counts().reindex(classes, fill_value=0).to_dict()
+    if any(v != k for v in counts.values()):
+        raise NotYet(f"`shots` holds {counts} rows per class; the exercise asks for {k} of each class.",
+                     f"`sample_k_per_class(training_rows, {k}, seed=0)` draws exactly k of every class.")
+    if set(shots.index) == set(train.groupby(train.label.astype(str)).head(k).index):
+        raise NotYet(f"These are the first {k} training rows of each class: a file's order is rarely random (sorted by source, date or length).",
+                     "Draw at random, with a seed: `sample_k_per_class(training_rows, k, seed=0)`.")
 
 # %% ../nbs/21_exercises.ipynb #f2b04960
 _CHECK_CALL = re.compile(r'^check\(\s*[\'"](\d+\.\d+)[\'"]', re.M)

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+import matplotlib.pyplot as plt
+from matplotlib.ticker import PercentFormatter
 from fastprogress.fastprogress import progress_bar
 from sklearn.linear_model import LogisticRegression
 
@@ -20,10 +22,19 @@ from .embeddings import SentenceEncoder, load_encoder
 from .learner import bf16_is_fast
 
 # %% auto #0
-__all__ = ['sample_k_per_class', 'FewShotClassifier', 'fit_head', 'contrastive_pairs', 'cosine_pair_loss', 'contrastive_finetune',
-           'fit_setfit']
+__all__ = ['check_training_rows', 'sample_k_per_class', 'FewShotClassifier', 'logistic_head', 'fit_head', 'contrastive_pairs',
+           'cosine_pair_loss', 'contrastive_finetune', 'fit_setfit', 'accuracy_by_k', 'plot_accuracy_by_k']
 
 # %% ../nbs/15_fewshot.ipynb #bc674e45
+def check_training_rows(train:pd.DataFrame # rows that examples will be drawn from
+                       ) -> pd.DataFrame: # `train`, unchanged
+    "Raise `DataError` when `train` holds rows marked `is_valid`: examples to learn from must never include validation rows."
+    if 'is_valid' in train.columns and train['is_valid'].astype(bool).any():
+        raise DataError(f"`train` has {int(train['is_valid'].astype(bool).sum())} rows marked `is_valid`: the examples must "
+                        "come from the training rows alone, or the validation score is no longer a fair estimate. "
+                        "Pass `df[~df.is_valid]`.")
+    return train
+
 def sample_k_per_class(train:pd.DataFrame, # the TRAINING rows only (never the validation set)
                        k:int, # examples per class
                        seed:int=0, # the same seed draws the same rows
@@ -31,10 +42,7 @@ def sample_k_per_class(train:pd.DataFrame, # the TRAINING rows only (never the v
                       ) -> pd.DataFrame: # k rows of each class, shuffled, with their original index
     "A seeded random sample of `k` training rows of every class; raise `DataError` when a class has fewer than `k`."
     check_columns(train, label_col)
-    if 'is_valid' in train.columns and train['is_valid'].astype(bool).any():
-        raise DataError(f"`train` has {int(train['is_valid'].astype(bool).sum())} rows marked `is_valid`: a k-shot sample must "
-                        "come from the training rows alone, or the validation score is no longer a fair estimate. "
-                        "Pass `df[~df.is_valid]`.")
+    check_training_rows(train)
     if not isinstance(k, (int, np.integer)) or k < 1: raise ValueError(f"k must be a positive whole number, got {k!r}.")
     labels = train[label_col]
     if labels.isna().any():
@@ -81,6 +89,15 @@ class FewShotClassifier:
         y, _ = encode_labels(labels, self.classes)
         return float((self.predict(texts) == y).mean())
 
+# %% ../nbs/15_fewshot.ipynb #c2ee9923
+def logistic_head(vectors:np.ndarray, # (n, dim) sentence embeddings of the examples
+                  y:np.ndarray, # (n,) their class ids
+                  seed:int=0, # seeds the solver
+                  C:float=1.0 # inverse regularisation strength
+                 ) -> LogisticRegression: # the fitted head
+    "The few-shot head: a logistic regression fitted on sentence vectors (the head of `fit_head` and `accuracy_by_k`)."
+    return LogisticRegression(C=C, max_iter=1000, random_state=seed).fit(vectors, y)
+
 # %% ../nbs/15_fewshot.ipynb #69a00648
 def fit_head(encoder:SentenceEncoder, # a (possibly fine-tuned) sentence encoder, left frozen
              texts:Sequence[str], # the labelled examples
@@ -96,8 +113,7 @@ def fit_head(encoder:SentenceEncoder, # a (possibly fine-tuned) sentence encoder
     y, classes = encode_labels(labels, classes)
     if len(y) != len(texts): raise ValueError(f"One label per text is needed: got {len(texts)} texts and {len(y)} labels.")
     if len(np.unique(y)) < 2: raise DataError(f"The examples hold a single class ({classes[y[0]]!r}); a classifier needs two or more.")
-    head = LogisticRegression(C=C, max_iter=1000, random_state=seed)
-    head.fit(encoder.encode(texts, normalize=normalize, **kwargs), y)
+    head = logistic_head(encoder.encode(texts, normalize=normalize, **kwargs), y, seed=seed, C=C)
     return FewShotClassifier(encoder, head, classes, normalize, **kwargs)
 
 # %% ../nbs/15_fewshot.ipynb #d98603c4
@@ -188,3 +204,58 @@ def fit_setfit(encoder:SentenceEncoder|str|Path, # a `SentenceEncoder` (copied, 
     encoder = copy.deepcopy(encoder) if isinstance(encoder, SentenceEncoder) else load_encoder(encoder)
     contrastive_finetune(encoder, texts, y, seed=seed, **kwargs)
     return fit_head(encoder, texts, y, classes=classes, seed=seed, **(head_kwargs or {}))
+
+# %% ../nbs/15_fewshot.ipynb #201bd475
+def accuracy_by_k(encoder:SentenceEncoder, # a sentence encoder, left frozen
+                  train:pd.DataFrame, # the TRAINING rows the examples are drawn from (k=None: all of them)
+                  valid:pd.DataFrame, # the rows every head is scored on
+                  ks:Sequence[int|None]=(8, 16, 64, 256, None), # examples per class; None: every row of `train`
+                  seeds:Sequence[int]=(0, 1, 2), # one draw of k examples per class for each seed (k=None: the first seed only)
+                  text_col:str='sentence', # the column holding the texts
+                  label_col:str='label', # the column holding the labels
+                  C:float=1.0, # inverse regularisation strength of the heads
+                  **kwargs # passed to `SentenceEncoder.encode` (e.g. `bs`, `cache_dir`)
+                 ) -> pd.DataFrame: # one row per head: k ('all' for every row), seed, n_train, per_class, accuracy
+    "Validation accuracy of a logistic head on frozen embeddings of k training examples per class, for every k and seed."
+    check_columns(train, text_col, label_col); check_columns(valid, text_col, label_col)
+    check_training_rows(train)
+    if not len(seeds): raise ValueError("Give at least one seed.")
+    if not len(ks): raise ValueError("Give at least one k (examples per class), or None for every training row.")
+    pool = train.reset_index(drop=True)  # positions as the index: a sample's index names the rows of `vectors` it uses
+    y, classes = encode_labels(pool[label_col], name=label_col)
+    y_valid, _ = encode_labels(valid[label_col], classes, name=label_col)
+    vectors = encoder.encode(check_texts(pool[text_col].tolist()), normalize=True, **kwargs)
+    valid_vectors = encoder.encode(check_texts(valid[text_col].tolist()), normalize=True, **kwargs)
+    runs = [(k, s) for k in ks for s in (seeds if k is not None else seeds[:1])]
+    rows = []
+    for k, seed in progress_bar(runs, leave=False):
+        idx = np.arange(len(pool)) if k is None else sample_k_per_class(pool, k, seed=seed, label_col=label_col).index.to_numpy()
+        head = logistic_head(vectors[idx], y[idx], seed=seed, C=C)
+        rows.append(dict(k='all' if k is None else int(k), seed=seed, n_train=len(idx), per_class=len(idx)/len(classes),
+                         accuracy=float((head.predict(valid_vectors) == y_valid).mean())))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/15_fewshot.ipynb #df631f0b
+def plot_accuracy_by_k(results:pd.DataFrame, # from `accuracy_by_k`
+                       baselines:dict[str, float]|None=None, # name -> accuracy, drawn as dashed lines (e.g. a classifier without labels)
+                       points:dict[str, tuple[float, float]]|None=None, # name -> (examples per class, accuracy), drawn as stars (e.g. SetFit)
+                       title:str='Accuracy against labelled examples per class'
+                      ): # the matplotlib figure
+    "Plot the mean accuracy over seeds against examples per class (log scale), with the range over seeds shaded."
+    check_columns(results, 'k', 'per_class', 'accuracy')
+    g = results.groupby('per_class', sort=True).agg(k=('k', 'first'), n_train=('n_train', 'first'), mean=('accuracy', 'mean'),
+                                                    lo=('accuracy', 'min'), hi=('accuracy', 'max'))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.fill_between(g.index, g.lo, g.hi, alpha=0.2, label='range over seeds')
+    ax.plot(g.index, g['mean'], 'o-', label='frozen embeddings + logistic head (mean over seeds)')
+    for i, (name, acc) in enumerate((baselines or {}).items()):
+        ax.axhline(acc, ls='--', color=f"C{i+2}", label=f"{name}: {acc:.1%}")
+    for i, (name, (x, acc)) in enumerate((points or {}).items()):
+        ax.plot([x], [acc], marker='*', ms=14, ls='', color=f"C{i+2+len(baselines or {})}", label=f"{name}: {acc:.1%}")
+    ax.set_xscale('log'); ax.minorticks_off()
+    ax.set_xticks(g.index, [f"all\n({r.n_train:,} rows)" if r.k == 'all' else str(r.k) for r in g.itertuples()])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel('labelled examples per class (log scale)'); ax.set_ylabel('validation accuracy'); ax.set_title(title)
+    ax.grid(alpha=0.3); ax.legend(loc='lower right', fontsize='small')
+    fig.tight_layout()
+    return fig
