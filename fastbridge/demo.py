@@ -4,7 +4,7 @@
 
 # %% ../nbs/17_demo.ipynb #ec58280b
 from __future__ import annotations
-import argparse, socket, sys
+import argparse, html, socket, sys
 from pathlib import Path
 from typing import Sequence
 
@@ -56,7 +56,7 @@ class ClassifierWidget:
     def update(self, text:str|None=None # default: the text in the box
               ) -> dict[str, float]:
         "Predict `text` and show the label and the bars; returns the probabilities."
-        probs = text_probabilities(self.predictor, self.text.value if text is None else text)
+        probs = self.probs = text_probabilities(self.predictor, self.text.value if text is None else text)
         for l in self.predictor.labels:
             self.bars[l].value = probs.get(l, 0.)
             self.percents[l].value = f"{probs[l]:.1%}" if probs else ''
@@ -69,7 +69,24 @@ class ClassifierWidget:
         else: self.label.value = 'Type a text to see its label.'
         return probs
 
-    def _ipython_display_(self): display(self.widget)
+    def snapshot_html(self) -> str: # the text, the label and the bars as they are now, as plain HTML
+        "A still picture of the widget: what a page that cannot run widgets (GitHub, the docs site) shows."
+        probs = self.probs
+        best = max(probs, key=probs.get) if probs else None
+        rows = ''.join(
+            f'<tr><td style="padding-right:1em">{html.escape(l)}</td>'
+            f'<td style="width:12em"><div style="background:{"#5cb85c" if l == best else "#5bc0de"};'
+            f'width:{p:.0%};height:0.9em"></div></td><td style="padding-left:0.5em">{p:.1%}</td></tr>' for l,p in probs.items())
+        return (f'<div><blockquote>{html.escape(self.text.value) or "<em>(no text)</em>"}</blockquote>'
+                f'<p><strong>{html.escape(self.label.value)}</strong></p><table>{rows}</table></div>')
+
+    def _repr_mimebundle_(self, **kwargs):
+        "The live widget where widgets run; elsewhere, `snapshot_html`."
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data['text/html'] = self.snapshot_html()
+        data['text/plain'] = f"ClassifierWidget: {self.label.value}"
+        return bundle
 
 # %% ../nbs/17_demo.ipynb #51f8de6c
 DEMO_INSTALL = 'pip install "fastbridge[demo]"'
