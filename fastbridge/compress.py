@@ -28,7 +28,7 @@ __all__ = ['PREDICTOR_FILE', 'ONNX_INSTALL', 'SPEED_FLAGS', 'TextPredictor', 're
            'is_quantized', 'TorchPredictor', 'export_onnx', 'OnnxPredictor', 'load_predictor', 'probabilities_of',
            'compare_predictions', 'encoder_layers', 'student_layer_ids', 'shrink_encoder', 'distillation_loss',
            'KnowledgeDistillation', 'distill_learner', 'cpu_info', 'cpu_description', 'weights_mib', 'time_latency',
-           'time_throughput', 'measure_predictors', 'plot_accuracy_latency']
+           'time_throughput', 'measure_predictors', 'describe_measurements', 'plot_accuracy_latency']
 
 # %% ../nbs/18_compress.ipynb #555a4227
 PREDICTOR_FILE = 'predictor.json'  # what `save` writes next to the weights: engine, precision, labels, tokenizer fingerprint
@@ -465,6 +465,11 @@ def time_throughput(pred:TextPredictor, # any predictor
     return len(texts)/(time.perf_counter() - start), p
 
 # %% ../nbs/18_compress.ipynb #19f36a80
+def _load_average() -> float|None:
+    "The 1-minute load average (processes running or waiting for a core), where the system reports it."
+    try: return os.getloadavg()[0]
+    except (AttributeError, OSError): return None
+
 def _class_ids(labels, names:list[str]) -> np.ndarray:
     labels = list(labels.tolist() if hasattr(labels, 'tolist') else labels)
     if all(isinstance(l, str) for l in labels):
@@ -491,7 +496,7 @@ def measure_predictors(variants:dict[str, str|Path], # name -> folder of a saved
     texts = check_texts(texts)
     if len(labels) != len(texts): raise ValueError(f"{len(texts)} texts but {len(labels)} labels: give one label per text.")
     if latency_n < 1 or repeats < 1: raise ValueError(f"latency_n and repeats must be at least 1, got {latency_n} and {repeats}.")
-    old = torch.get_num_threads()
+    old, load_start = torch.get_num_threads(), _load_average()
     threads = threads or old
     torch.set_num_threads(threads)
     try:
@@ -520,8 +525,19 @@ def measure_predictors(variants:dict[str, str|Path], # name -> folder of a saved
                          max_prob_diff=float(np.abs(probs[k] - ref).max()),
                          latency_ms=1000*float(np.median(np.concatenate(lat[k]))), throughput=float(np.median(thr[k]))))
     table = pd.DataFrame(rows).set_index('variant')
-    table.attrs.update(cpu=cpu_description(), threads=threads, n_texts=len(texts), latency_n=len(sample), repeats=repeats, bs=bs)
+    table.attrs.update(cpu=cpu_description(), threads=threads, n_texts=len(texts), latency_n=len(sample), repeats=repeats, bs=bs,
+                       load_average=(load_start, _load_average()))
     return table
+
+def describe_measurements(table:pd.DataFrame # from `measure_predictors`
+                         ) -> str:
+    "How `table` was measured, in words: the CPU, the threads, the load from other programs, and what each column is a median of."
+    a, load = table.attrs, table.attrs.get('load_average', (None, None))
+    busy = (f"load average {load[0]:.1f} at the start and {load[1]:.1f} at the end on {os.cpu_count()} cores"
+            + (" (other programs were running: the timings are slower and noisier than on an idle machine)" if max(load) > 0.75*os.cpu_count() else "")
+            if None not in load else "load unknown")
+    return (f"{a['cpu']}; {a['threads']} thread(s); {busy}. Accuracy on {a['n_texts']} texts; latency: median of {a['latency_n']} texts "
+            f"x {a['repeats']} pass(es) at batch size 1; throughput: median of {a['repeats']} pass(es) at batch size {a['bs']}.")
 
 # %% ../nbs/18_compress.ipynb #5bcb59ab
 def plot_accuracy_latency(table:pd.DataFrame, # from `measure_predictors`
