@@ -552,7 +552,8 @@ def plot_accuracy_latency(table:pd.DataFrame, # from `measure_predictors`
         ax.scatter(r.latency_ms, 100*r.accuracy, s=30 + 500*r.size_mib/big, color=f"C{i}", alpha=0.6, edgecolors='k', linewidths=0.5,
                    label=f"{k}: {r.size_mib:.0f} MiB")
     ax.set_xscale('log')
-    for axis in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter): axis(FuncFormatter(lambda v, _: f"{v:g}"))
+    ticks = FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in '1235' else '')  # 1, 2, 3, 5, 10, 20 ...: no crowding
+    ax.xaxis.set_major_formatter(ticks); ax.xaxis.set_minor_formatter(ticks)
     ax.set_xlabel('latency of one sentence at batch size 1 (ms, log scale)'); ax.set_ylabel('accuracy (%)')
     cpu, th = table.attrs.get('cpu'), table.attrs.get('threads')
     ax.set_title('Accuracy against latency (area: size of the weights)' + (f"\n{cpu}, {th} thread(s)" if cpu else ''), fontsize=9, loc='left')
