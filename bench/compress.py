@@ -16,13 +16,14 @@ largest class-probability difference from torch-fp32; latency of one sentence at
 call: tokenize, pad, run, softmax; median over `--latency-n` validation sentences x `--repeats`); throughput at batch
 size 64 over all 872 validation sentences (length-sorted batches, the predictor's default; median of `--repeats`).
 Every timing is taken at 1 and at 2 threads (torch intra-op threads / ONNX Runtime intra-op threads), with the
-variants interleaved (round-robin per repeat) so that load from other processes hits them alike.
+variants interleaved (round-robin per repeat) so that load from other processes hits them alike. The measuring is
+the library's `fastbridge.compress.measure_predictors` (one run per thread count), the machine `cpu_info`.
 
     nice -n 10 python bench/compress.py                  # defaults below; writes bench/results/compress.{md,json}
     python bench/compress.py --train-pct 0.02 --latency-n 20 --repeats 1 --out /tmp/compress   # a quick look
 """
 from __future__ import annotations
-import argparse, json, os, platform, random, statistics, subprocess, sys, time, warnings
+import argparse, json, os, sys, time, warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -50,37 +51,9 @@ def _args(argv=None):
     return p.parse_args(argv)
 
 
-def cpu_info() -> dict:
-    "The CPU's model name and the SIMD flags that matter for int8 and bfloat16."
-    try: lscpu = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-    except OSError: lscpu = ''
-    name = next((l.split(':', 1)[1].strip() for l in lscpu.splitlines() if l.startswith('Model name')), platform.processor())
-    try: flags = set(Path('/proc/cpuinfo').read_text().split())
-    except OSError: flags = set()
-    return dict(model=name, cores=os.cpu_count(), machine=platform.machine(),
-                flags=[f for f in ('avx2', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_int8') if f in flags])
-
-
 def _fit(learn, epochs, lr):
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)  # the stages print their progress
     return learn
-
-
-def _weights_mb(path):
-    from fastbridge.compress import read_predictor_metadata
-    return (Path(path)/read_predictor_metadata(path)['weights']).stat().st_size/2**20
-
-
-def _time_latency(pred, sents):
-    ts = []
-    for s in sents:
-        t = time.perf_counter(); pred.probs([s], 1); ts.append(time.perf_counter() - t)
-    return ts
-
-
-def _time_throughput(pred, texts, bs=64):
-    t = time.perf_counter(); pred.probs(texts, bs)
-    return len(texts)/(time.perf_counter() - t)
 
 
 def main(argv=None):
@@ -98,7 +71,7 @@ def main(argv=None):
     from fastbridge.hub import load_tokenizer
     from fastbridge.learner import text_classifier_learner
     from fastbridge.sst2 import sst2_dataloaders, load_sst2
-    from fastbridge.compress import TorchPredictor, export_onnx, load_predictor, distill_learner
+    from fastbridge.compress import TorchPredictor, export_onnx, distill_learner, measure_predictors, cpu_info, student_layer_ids
 
     work, out = Path(a.work), Path(a.out)
     work.mkdir(parents=True, exist_ok=True); out.mkdir(parents=True, exist_ok=True)
@@ -133,32 +106,13 @@ def main(argv=None):
 
     print("measuring ...", flush=True)
     rows = {}
-    preds = {k: load_predictor(p, threads=max(a.threads)) for k, p in saved.items()}  # everything from its files
-    torch.set_num_threads(max(a.threads))
-    ref = preds['torch-fp32'].probs(texts)
-    for k, p in preds.items():
-        pr = ref if k == 'torch-fp32' else p.probs(texts)
-        rows[k] = dict(variant=k, engine=p.engine, precision=p.precision,
-                       layers=6 if not k.startswith('student') else n, weights_mb=_weights_mb(saved[k]),
-                       accuracy=float((pr.argmax(1) == labels).mean()),
-                       agreement=float((pr.argmax(1) == ref.argmax(1)).mean()),
-                       max_prob_diff=float(np.abs(pr - ref).max()))
-    rng = random.Random(a.seed)
-    sents = rng.sample(texts, min(a.latency_n, len(texts)))
-    timed = [k for k in preds if not k.endswith('labels-only-torch-fp32')]  # same architecture as the distilled student
-    for th in a.threads:
-        torch.set_num_threads(th)
-        sess = {k: (load_predictor(saved[k], threads=th) if preds[k].engine == 'onnx' else preds[k]) for k in timed}
-        lat, thr = {k: [] for k in timed}, {k: [] for k in timed}
-        for k in timed: _time_latency(sess[k], sents[:10]); sess[k].probs(texts[:128], 64)  # warm-up
-        for r in range(a.repeats):
-            for k in timed:
-                lat[k] += _time_latency(sess[k], sents)
-                thr[k].append(_time_throughput(sess[k], texts))
-            print(f"  {th} thread(s), repeat {r+1}/{a.repeats} done", flush=True)
-        for k in timed:
-            rows[k][f'latency_ms_{th}t'] = 1000*statistics.median(lat[k])
-            rows[k][f'throughput_{th}t'] = statistics.median(thr[k])
+    for th in a.threads:  # every variant loaded from its files, timings interleaved
+        t = measure_predictors(saved, texts, labels, latency_n=a.latency_n, repeats=a.repeats, threads=th, seed=a.seed, show_progress=False)
+        for k, r in t.iterrows():
+            row = rows.setdefault(k, dict(variant=k, engine=r.engine, precision=r.precision, layers=int(r.layers), weights_mb=r.size_mib,
+                                          accuracy=r.accuracy, agreement=r.agreement, max_prob_diff=r.max_prob_diff))
+            row[f'latency_ms_{th}t'], row[f'throughput_{th}t'] = r.latency_ms, r.throughput
+        print(f"  {th} thread(s) done", flush=True)
     load_end = os.getloadavg()
     base = rows['torch-fp32']
     for r in rows.values():
@@ -168,13 +122,11 @@ def main(argv=None):
                 r[f'latency_speedup_{th}t'] = base[f'latency_ms_{th}t']/r[f'latency_ms_{th}t']
                 r[f'throughput_speedup_{th}t'] = r[f'throughput_{th}t']/base[f'throughput_{th}t']
     import fastbridge, onnxruntime, transformers
-    res = dict(settings=vars(a), n_train=len(dls.train_ds), n_valid=len(texts), student_layer_ids=None,
+    res = dict(settings=vars(a), n_train=len(dls.train_ds), n_valid=len(texts), student_layer_ids=student_layer_ids(6, n, a.how),
                train_seconds=train_s, cpu=cpu_info(), load_average_start=load_start, load_average_end=load_end,
                versions=dict(fastbridge=fastbridge.__version__, torch=torch.__version__, onnxruntime=onnxruntime.__version__,
                              transformers=transformers.__version__),
                date=time.strftime('%Y-%m-%d'), total_seconds=time.time() - t_start, rows=list(rows.values()))
-    from fastbridge.compress import student_layer_ids
-    res['student_layer_ids'] = student_layer_ids(6, n, a.how)
     (out/'compress.json').write_text(json.dumps(res, indent=2) + '\n')
     md = report(res)
     (out/'compress.md').write_text(md)

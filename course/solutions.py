@@ -55,3 +55,19 @@ my_descriptions = {'negative': "I hated this film, it was awful", 'positive': "I
 
 # %% exercise 5.3
 shots = sample_k_per_class(table[~table.is_valid], 16, seed=0)
+
+# %% exercise 7.1
+entry_toml = '''team = "The Gradient Descenders"
+members = ["Ada", "Grace"]
+base_checkpoint = "sentence-transformers/all-MiniLM-L6-v2"
+link = "https://github.com/ada/sst2-study/blob/main/07_compete_and_ship_small.ipynb"
+library_version = "fastbridge 0.1.0"
+track = "sst2"
+'''
+
+# %% exercise 7.2
+layers = [2, 5]  # six layers in two even steps, ending with the last (`student_layer_ids(6, 2)` agrees)
+
+# %% exercise 7.3
+speedup = table.loc['torch-fp32', 'latency_ms'] / table.loc['onnx-int8', 'latency_ms']
+shrink = table.loc['torch-fp32', 'size_mib'] / table.loc['onnx-int8', 'size_mib']

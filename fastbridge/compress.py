@@ -4,7 +4,8 @@
 
 # %% ../nbs/18_compress.ipynb #b219488d
 from __future__ import annotations
-import copy, hashlib, json, logging, os, shutil, warnings
+from . import hub  # first: it silences the import-time warnings of fastai that nobody can act on
+import copy, hashlib, json, logging, os, shutil, time, warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -17,16 +18,17 @@ from fastai.callback.core import Callback
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 import fastbridge
-from .hub import labels_config, require_module
+from .hub import labels_config, quiet_transformers, require_module
 from .data import check_texts, tokenize_texts, tokenizer_fingerprint
 from .learner import HFModelWrapper, HFOutputCallback, TextClassifierLearner, text_classifier_learner, unwrap_model
 from .export import learner_probabilities
 
 # %% auto #0
-__all__ = ['PREDICTOR_FILE', 'ONNX_INSTALL', 'TextPredictor', 'read_predictor_metadata', 'quantize_dynamic_int8', 'is_quantized',
-           'TorchPredictor', 'export_onnx', 'OnnxPredictor', 'load_predictor', 'probabilities_of',
+__all__ = ['PREDICTOR_FILE', 'ONNX_INSTALL', 'SPEED_FLAGS', 'TextPredictor', 'read_predictor_metadata', 'quantize_dynamic_int8',
+           'is_quantized', 'TorchPredictor', 'export_onnx', 'OnnxPredictor', 'load_predictor', 'probabilities_of',
            'compare_predictions', 'encoder_layers', 'student_layer_ids', 'shrink_encoder', 'distillation_loss',
-           'KnowledgeDistillation', 'distill_learner']
+           'KnowledgeDistillation', 'distill_learner', 'cpu_info', 'cpu_description', 'weights_mib', 'time_latency',
+           'time_throughput', 'measure_predictors', 'describe_measurements', 'plot_accuracy_latency']
 
 # %% ../nbs/18_compress.ipynb #555a4227
 PREDICTOR_FILE = 'predictor.json'  # what `save` writes next to the weights: engine, precision, labels, tokenizer fingerprint
@@ -195,7 +197,8 @@ class TorchPredictor(TextPredictor):
             cfg.save_pretrained(path)
             torch.save(self.model.state_dict(), path/'model.int8.pt')
             return _write_metadata(self, path, 'model.int8.pt', architecture=type(self.model).__name__)
-        self.model.save_pretrained(path); cfg.save_pretrained(path)
+        with quiet_transformers(): self.model.save_pretrained(path)  # no 'Writing model shards' progress bar
+        cfg.save_pretrained(path)
         return _write_metadata(self, path, 'model.safetensors', architecture=type(self.model).__name__)
 
 # %% ../nbs/18_compress.ipynb #daf87b65
@@ -285,13 +288,16 @@ def load_predictor(path:str|Path, # a folder written by a predictor's `save` or 
     path = Path(path)
     if meta['engine'] == 'onnx': return OnnxPredictor(path, threads=threads, bs=bs)
     if meta['engine'] != 'torch': raise ValueError(f"Unknown engine {meta['engine']!r} in {path/PREDICTOR_FILE}.")
-    tok = AutoTokenizer.from_pretrained(path)
-    _check_tokenizer(tok, meta, path)
-    if meta['precision'] == 'int8':
-        cfg = AutoConfig.from_pretrained(path)
-        model = quantize_dynamic_int8(AutoModelForSequenceClassification.from_config(cfg))
-        model.load_state_dict(torch.load(path/meta['weights'], weights_only=True))
-    else: model = AutoModelForSequenceClassification.from_pretrained(path)
+    with quiet_transformers():  # no weight-loading progress bar or load report
+        tok = AutoTokenizer.from_pretrained(path)
+        _check_tokenizer(tok, meta, path)
+        if meta['precision'] == 'int8':
+            cfg = AutoConfig.from_pretrained(path)
+            model = quantize_dynamic_int8(AutoModelForSequenceClassification.from_config(cfg))
+            with warnings.catch_warnings():  # loading quantized weights touches torch's deprecated TypedStorage; nothing to act on
+                warnings.filterwarnings('ignore', message='TypedStorage is deprecated', category=UserWarning)
+                model.load_state_dict(torch.load(path/meta['weights'], weights_only=True))
+        else: model = AutoModelForSequenceClassification.from_pretrained(path)
     return TorchPredictor(model, tok, meta['labels'], meta['max_length'], bs)
 
 # %% ../nbs/18_compress.ipynb #a15eef86
@@ -415,3 +421,144 @@ def distill_learner(teacher:TextClassifierLearner, # a fine-tuned learner
     student = shrink_encoder(teacher.hf_model, layers, how)
     cbs = [KnowledgeDistillation(teacher, T, alpha)] + (list(cbs) if isinstance(cbs, (list, tuple)) else [cbs] if cbs else [])
     return text_classifier_learner(dls or teacher.dls, model=student, cbs=cbs, **kwargs)
+
+# %% ../nbs/18_compress.ipynb #388b0097
+SPEED_FLAGS = ('avx2', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_int8')  # the CPU flags that decide int8 and bfloat16 speed
+
+def cpu_info() -> dict: # model, cores, machine, flags
+    "The CPU this runs on: its model name (as `lscpu` reports it), its number of cores, and which of `SPEED_FLAGS` it has."
+    import platform, subprocess
+    try: out = subprocess.run(['lscpu'], capture_output=True, text=True, timeout=10, env={**os.environ, 'LC_ALL': 'C'}).stdout
+    except (OSError, subprocess.SubprocessError): out = ''
+    name = next((l.split(':', 1)[1].strip() for l in out.splitlines() if l.startswith('Model name')), '')
+    try: flags = set(Path('/proc/cpuinfo').read_text().split())
+    except OSError: flags = set()
+    return dict(model=name or platform.processor() or platform.machine() or 'unknown CPU', cores=os.cpu_count(),
+                machine=platform.machine(), flags=[f for f in SPEED_FLAGS if f in flags])
+
+def cpu_description() -> str:
+    "One line naming the CPU, its cores and its speed-relevant flags: what belongs beside every speed figure."
+    c = cpu_info()
+    return f"{c['model']}, {c['cores']} cores ({', '.join(c['flags']) or 'none of ' + ', '.join(SPEED_FLAGS)})"
+
+# %% ../nbs/18_compress.ipynb #195f1130
+def weights_mib(path:str|Path # a folder written by a predictor's `save` or `export_onnx`
+               ) -> float: # the size of its weights file, in MiB
+    "The size of the weights file (`model.safetensors`, `model.int8.pt`, `model.onnx` ...) of a saved predictor."
+    return (Path(path)/read_predictor_metadata(path)['weights']).stat().st_size/2**20
+
+def time_latency(pred:TextPredictor, # any predictor
+                 texts:Sequence[str] # the texts, each classified alone
+                ) -> np.ndarray: # seconds per call
+    "The time of each `pred.probs([text], 1)` call, one text at a time: what a user of an interactive app waits."
+    out = np.empty(len(texts))
+    for i, t in enumerate(texts):
+        start = time.perf_counter(); pred.probs([t], 1); out[i] = time.perf_counter() - start
+    return out
+
+def time_throughput(pred:TextPredictor, # any predictor
+                    texts:Sequence[str], # the texts, classified in length-sorted batches
+                    bs:int=64 # batch size
+                   ) -> tuple[float, np.ndarray]: # texts per second, and the probabilities
+    "Texts per second of one `pred.probs(texts, bs)` pass (what a batch job gets), with the probabilities it computed."
+    start = time.perf_counter(); p = pred.probs(texts, bs)
+    return len(texts)/(time.perf_counter() - start), p
+
+# %% ../nbs/18_compress.ipynb #19f36a80
+def _load_average() -> float|None:
+    "The 1-minute load average (processes running or waiting for a core), where the system reports it."
+    try: return os.getloadavg()[0]
+    except (AttributeError, OSError): return None
+
+def _class_ids(labels, names:list[str]) -> np.ndarray:
+    labels = list(labels.tolist() if hasattr(labels, 'tolist') else labels)
+    if all(isinstance(l, str) for l in labels):
+        if unknown := sorted(set(labels) - set(names)): raise ValueError(f"Labels {unknown[:5]} are not among the models' labels {names}.")
+        return np.array([names.index(l) for l in labels])
+    try: ids = np.asarray(labels, dtype=int)
+    except (TypeError, ValueError): raise ValueError(f"`labels` must be class ids (0..{len(names)-1}) or label names {names}.") from None
+    if len(ids) and (ids.min() < 0 or ids.max() >= len(names)): raise ValueError(f"Class ids must be in 0..{len(names)-1}, got {ids.min()}..{ids.max()}.")
+    return ids
+
+def measure_predictors(variants:dict[str, str|Path], # name -> folder of a saved predictor; the first one is the reference
+                       texts:Sequence[str], # labelled texts, e.g. the validation sentences
+                       labels:Sequence, # their classes: ids or label names
+                       latency_n:int=50, # texts timed one at a time (a seeded sample of `texts`), per repeat
+                       repeats:int=1, # timing passes over every variant, interleaved; medians are reported
+                       bs:int=64, # batch size of the throughput pass
+                       threads:int|None=None, # torch and ONNX Runtime threads while measuring (default: torch's current number)
+                       seed:int=0, # chooses the latency sample
+                       show_progress:bool=True # a progress bar over the passes
+                      ) -> pd.DataFrame: # one row per variant
+    "Accuracy, agreement with the reference, size, latency at batch size 1 and throughput at batch size `bs` of saved predictors, in one run."
+    from fastprogress.fastprogress import progress_bar
+    if not variants: raise ValueError("Give at least one saved predictor: {'name': folder, ...}.")
+    texts = check_texts(texts)
+    if len(labels) != len(texts): raise ValueError(f"{len(texts)} texts but {len(labels)} labels: give one label per text.")
+    if latency_n < 1 or repeats < 1: raise ValueError(f"latency_n and repeats must be at least 1, got {latency_n} and {repeats}.")
+    old, load_start = torch.get_num_threads(), _load_average()
+    threads = threads or old
+    torch.set_num_threads(threads)
+    try:
+        preds = {k: load_predictor(p, threads=threads, bs=bs) for k, p in variants.items()}
+        names = next(iter(preds.values())).labels
+        if odd := [k for k, p in preds.items() if p.labels != names]:
+            raise ValueError(f"{odd} predict the labels {preds[odd[0]].labels}, the reference {names}: compare models of the same classes.")
+        y = _class_ids(labels, names)
+        rng = np.random.default_rng(seed)
+        sample = [texts[i] for i in rng.choice(len(texts), min(latency_n, len(texts)), replace=False)]
+        for p in preds.values(): p.probs(sample[:3], 1); p.probs(texts[:bs], bs)  # warm-up: first calls allocate
+        lat, thr, probs = {k: [] for k in preds}, {k: [] for k in preds}, {}
+        steps = [(r, k) for r in range(repeats) for k in preds]
+        for r, k in (progress_bar(steps) if show_progress else steps):
+            lat[k].append(time_latency(preds[k], sample))
+            t, p = time_throughput(preds[k], texts, bs)
+            thr[k].append(t); probs.setdefault(k, p)
+    finally: torch.set_num_threads(old)
+    ref = probs[next(iter(preds))]
+    rows = []
+    for k, p in preds.items():
+        cfg = json.loads((Path(variants[k])/'config.json').read_text(encoding='utf-8')) if (Path(variants[k])/'config.json').is_file() else {}
+        rows.append(dict(variant=k, engine=p.engine, precision=p.precision, layers=cfg.get('num_hidden_layers'),
+                         size_mib=weights_mib(variants[k]), accuracy=float((probs[k].argmax(1) == y).mean()),
+                         agreement=float((probs[k].argmax(1) == ref.argmax(1)).mean()),
+                         max_prob_diff=float(np.abs(probs[k] - ref).max()),
+                         latency_ms=1000*float(np.median(np.concatenate(lat[k]))), throughput=float(np.median(thr[k]))))
+    table = pd.DataFrame(rows).set_index('variant')
+    table.attrs.update(cpu=cpu_description(), threads=threads, n_texts=len(texts), latency_n=len(sample), repeats=repeats, bs=bs,
+                       load_average=(load_start, _load_average()))
+    return table
+
+def describe_measurements(table:pd.DataFrame # from `measure_predictors`
+                         ) -> str:
+    "How `table` was measured, in words: the CPU, the threads, the load from other programs, and what each column is a median of."
+    a, load = table.attrs, table.attrs.get('load_average', (None, None))
+    busy = (f"load average {load[0]:.1f} at the start and {load[1]:.1f} at the end on {os.cpu_count()} cores"
+            + (" (other programs were running: the timings are slower and noisier than on an idle machine)" if max(load) > 0.75*os.cpu_count() else "")
+            if None not in load else "load unknown")
+    return (f"{a['cpu']}; {a['threads']} thread(s); {busy}. Accuracy on {a['n_texts']} texts; latency: median of {a['latency_n']} texts "
+            f"x {a['repeats']} pass(es) at batch size 1; throughput: median of {a['repeats']} pass(es) at batch size {a['bs']}.")
+
+# %% ../nbs/18_compress.ipynb #5bcb59ab
+def plot_accuracy_latency(table:pd.DataFrame, # from `measure_predictors`
+                          ax=None # a matplotlib axis to draw on (default: a new figure)
+                         ):
+    "Accuracy against latency at batch size 1 (log scale), one point per variant, its area proportional to the weights' size; returns the figure."
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+    if ax is None: _, ax = plt.subplots(figsize=(7.5, 4))
+    big = table.size_mib.max()
+    for i, (k, r) in enumerate(table.iterrows()):
+        ax.scatter(r.latency_ms, 100*r.accuracy, s=30 + 500*r.size_mib/big, color=f"C{i}", alpha=0.6, edgecolors='k', linewidths=0.5,
+                   label=f"{k}: {r.size_mib:.0f} MiB")
+    ax.set_xscale('log')
+    ticks = FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in '1235' else '')  # 1, 2, 3, 5, 10, 20 ...: no crowding
+    ax.xaxis.set_major_formatter(ticks); ax.xaxis.set_minor_formatter(ticks)
+    ax.set_xlabel('latency of one sentence at batch size 1 (ms, log scale)'); ax.set_ylabel('accuracy (%)')
+    cpu, th = table.attrs.get('cpu'), table.attrs.get('threads')
+    ax.set_title('Accuracy against latency (area: size of the weights)' + (f"\n{cpu}, {th} thread(s)" if cpu else ''), fontsize=9, loc='left')
+    leg = ax.legend(fontsize=8, loc='center left', bbox_to_anchor=(1.02, 0.5), frameon=False)
+    for h in leg.legend_handles: h.set_sizes([40])
+    ax.margins(x=0.15, y=0.25); ax.grid(alpha=0.3, which='both')
+    ax.figure.tight_layout()
+    return ax.figure

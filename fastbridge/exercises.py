@@ -18,8 +18,8 @@ __all__ = ['EXERCISES', 'RESULTS', 'SOLUTIONS_REL_PATH', 'FINGERPRINT_PACKAGES',
            'check_wordpiece', 'check_real_tokens', 'check_three_label_head', 'check_smoke_subset',
            'check_metrics_from_confusion', 'check_discriminative_lrs', 'check_exported_labels', 'check_lfs_files',
            'check_unfreeze_schedule', 'check_perplexity', 'check_siatl_weights', 'check_mean_pooling',
-           'check_descriptions', 'check_k_shot_sample', 'exercise_checks', 'expect_check', 'prove_exercises_notebook',
-           'run_lesson']
+           'check_descriptions', 'check_k_shot_sample', 'check_entry_toml', 'check_student_layers',
+           'check_speedup_and_size', 'exercise_checks', 'expect_check', 'prove_exercises_notebook', 'run_lesson']
 
 # %% ../nbs/21_exercises.ipynb #cffce56f
 class NotYet(Exception):
@@ -444,6 +444,68 @@ def check_k_shot_sample(shots, table, k=16):
         raise NotYet(f"These are the first {k} training rows of each class: a file's order is rarely random (sorted by source, date or length).",
                      "Draw at random, with a seed: `sample_k_per_class(training_rows, k, seed=0)`.")
 
+# %% ../nbs/21_exercises.ipynb #8aa25b11
+@exercise('7.1', 'an entry.toml that validates')
+def check_entry_toml(classmate_toml, entry_toml):
+    "Exercise 7.1: the classmate's entry.toml with every problem fixed: it passes the competition's own check, keeps the team and its members, and names the checkpoint the lesson's model started from."
+    from fastbridge.competition.rules import find_competition
+    from fastbridge.competition.validation import check_metadata, parse_metadata
+    if isinstance(entry_toml, dict):
+        raise NotYet("`entry_toml` is a dict, but an entry.toml is a text file.", 'Write it as text in triple quotes, one `key = value` line per field, e.g. `team = "The Gradient Descenders"`.')
+    if not isinstance(entry_toml, str): raise NotYet(f"`entry_toml` should be the text of entry.toml, but it is a {type(entry_toml).__name__}.", "Write it as a string in triple quotes.")
+    if entry_toml.strip() == str(classmate_toml).strip(): raise NotYet("`entry_toml` is the classmate's text, unchanged.", "Fix each problem the validator listed for classmate-entry/entry.toml.")
+    problems = check_metadata(entry_toml.encode('utf-8'), find_competition())
+    if problems:
+        shown = '; '.join(str(p) for p in problems[:4]) + (f"; and {len(problems) - 4} more" if len(problems) > 4 else '')
+        raise NotYet(f"The competition's own check finds {len(problems)} problem(s): {shown}.", "Fix each as its message says (the same check runs in `fastbridge-sst2 validate`).")
+    given, meta = parse_metadata(str(classmate_toml).encode('utf-8'))[0], parse_metadata(entry_toml.encode('utf-8'))[0]
+    if isinstance(given.get('team'), str) and meta['team'] != given['team']:
+        raise NotYet(f"The team is now {meta['team']!r}; the entry is {given['team']!r}'s.", f'Keep team = "{given["team"]}".')
+    members = [m.strip() for m in given['members'].split(',')] if isinstance(given.get('members'), str) else given.get('members')
+    if members and meta['members'] != members:
+        raise NotYet(f"members is {meta['members']}, but the classmate's entry names {members}.", "Write the same people as a list: members = [" + ", ".join(f'"{m}"' for m in members) + "].")
+    base = hub.PACKAGED_HUB_IDS['minilm']
+    if meta['base_checkpoint'].strip().casefold() != base.casefold():
+        raise NotYet(f"base_checkpoint {meta['base_checkpoint']!r} passes the check, but it is not what this entry started from: the lesson fine-tuned "
+                     f"the packaged `minilm`, a copy of {base}.", f'Name the real starting point: base_checkpoint = "{base}".')
+
+# %% ../nbs/21_exercises.ipynb #2ff298d6
+@exercise('7.2', "a distilled student's layers")
+def check_student_layers(layers):
+    "Exercise 7.2: the teacher's layers (numbered from 0) that a 2-layer student of the 6-layer MiniLM keeps with `how='spread'`."
+    from fastbridge.compress import student_layer_ids
+    want, got = student_layer_ids(6, 2, 'spread'), _as_list(layers, 'layers')
+    if not all(isinstance(i, int) for i in got): raise NotYet(f"`layers` should hold layer numbers (whole numbers), got {got}.", "Give a list of two whole numbers.")
+    if len(got) != 2: raise NotYet(f"`layers` has {len(got)} number(s); a 2-layer student keeps 2 of the teacher's layers.", "Give two layer numbers.")
+    if got == student_layer_ids(6, 2, 'first'):
+        raise NotYet("Those are the bottom two layers (`how='first'`); 'spread' spaces the kept layers evenly over the teacher's depth.", "Take every third layer, ending with the last one.")
+    if sorted(got) == [i + 1 for i in want] or max(got) > 5: raise NotYet("The layers are numbered from 0, so the teacher's six are 0 to 5.", "Number them from 0: the last layer is 5.")
+    if 5 not in got: raise NotYet("'spread' always keeps the teacher's last layer (5): the classification head was trained on what that layer outputs.", "End with layer 5.")
+    if got != sorted(got): raise NotYet(f"`layers` is {got}: the student stacks them in the order given, so list them from the bottom up.", "Sort them.")
+    if got != want: raise NotYet(f"`layers` is {got}; 'spread' takes evenly spaced layers ending with the last.", "Six layers in two even steps: every third layer, ending with 5.")
+
+# %% ../nbs/21_exercises.ipynb #e27a35e9
+@exercise('7.3', 'speed-up and size ratio')
+def check_speedup_and_size(table, speedup, shrink):
+    "Exercise 7.3: from `measure_predictors`' table, how many times faster ONNX Runtime int8 answers one sentence than PyTorch float32 (`speedup`), and how many times smaller its weights file is (`shrink`)."
+    import pandas as pd
+    cols, rows = {'latency_ms', 'size_mib', 'throughput'}, {'torch-fp32', 'onnx-int8'}
+    if not isinstance(table, pd.DataFrame) or not cols <= set(table.columns) or not rows <= set(table.index):
+        raise NotYet("`table` is not the table `measure_predictors` returned in the lesson (rows torch-fp32 and onnx-int8, columns latency_ms and size_mib).",
+                     "Run the cell that measures the variants again, and keep `table` as it returned it.")
+    ref, new = table.loc['torch-fp32'], table.loc['onnx-int8']
+    close = lambda a, b: math.isclose(a, b, rel_tol=0.01)
+    for name, got, col, want in (('speedup', speedup, 'latency_ms', ref.latency_ms/new.latency_ms), ('shrink', shrink, 'size_mib', ref.size_mib/new.size_mib)):
+        try: got = float(got)
+        except (TypeError, ValueError): raise NotYet(f"`{name}` should be a number, but it is {got!r:.60}.", f"Compute it from the `{col}` column of `table`.") from None
+        if close(got, 1/want) and not close(want, 1):
+            raise NotYet(f"`{name}` is onnx-int8's {col} divided by torch-fp32's: the fraction that remains, not how many times {'faster' if name == 'speedup' else 'smaller'} it is.",
+                         f"Divide torch-fp32's {col} by onnx-int8's.")
+        if name == 'speedup' and close(got, new.throughput/ref.throughput) and not close(got, want):
+            raise NotYet("That is the ratio of throughputs at batch size 64; the exercise asks for one sentence at a time (batch size 1).", "Use the `latency_ms` column.")
+        if close(got, 100*want) or close(got, 100*(want - 1)): raise NotYet(f"`{name}` looks like a percentage; the exercise asks how many times.", "Give the ratio itself, e.g. 3.2, not 320.")
+        if not close(got, want): raise NotYet(f"`{name}` is {got:.3g}, but the table gives {want:.3g}.", f"Divide torch-fp32's {col} by onnx-int8's.")
+
 # %% ../nbs/21_exercises.ipynb #f2b04960
 _CHECK_CALL = re.compile(r'^check\(\s*[\'"](\d+\.\d+)[\'"]', re.M)
 
@@ -499,8 +561,10 @@ def run_lesson(path:str|Path, # the lesson notebook
         if save_to: raise ValueError("save_to needs prove_exercises=False: the proof adds cells that do not belong in the lesson.")
         nb = prove_exercises_notebook(nb, solutions)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, resources={'metadata': {'path': str(cwd or path.parent)}})
-    old = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})  # a kernel started by nbclient inherits this process's environment
+    # as in an activated environment (and in Colab), the kernel finds this Python's commands, e.g. `!fastbridge-sst2 validate`
+    env = {'PATH': os.pathsep.join([str(Path(sys.executable).parent), os.environ.get('PATH', '')]), **(env or {})}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # a kernel started by nbclient inherits this process's environment
     try: client.execute()
     finally:
         for k, v in old.items():
