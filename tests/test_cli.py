@@ -66,13 +66,17 @@ def test_train_under_torchrun_matches_one_process(tmp_path):
     files = lambda d: sorted(str(p.relative_to(d)) for p in d.rglob('*'))
     assert files(tmp_path/'two') == files(tmp_path/'one')
     m1, m2 = (json.loads((tmp_path/d/'metrics.json').read_text()) for d in ('one', 'two'))
-    assert (m1['processes'], m2['processes']) == (1, 2) and m1['n_train'] == m2['n_train'] == 336
+    assert (m1['processes'], m2['processes']) == (1, 2) and m1['n_train'] == m2['n_train'] > 300
     # as in tests/test_distributed.py: the same steps up to the order of float sums; 1e-4 is 30x below one AdamW step
     # at lr 3e-3, so a wrong batch, a missing gradient average or another schedule would break it
     w1, w2 = _weights(tmp_path/'one'), _weights(tmp_path/'two')
-    assert max(float((w1[k] - w2[k]).abs().max()) for k in w1) < 1e-4
     h1, h2 = (pd.read_csv(tmp_path/d/'history.csv') for d in ('one', 'two'))
+    p1, p2 = (pd.read_csv(tmp_path/d/'SST-2.tsv', sep='\t') for d in ('one', 'two'))
+    d_w = max(float((w1[k] - w2[k]).abs().max()) for k in w1)
+    print(f"1 vs 2 processes: max |weight difference| {d_w:.1e}; valid loss {h1.valid_loss.tolist()} vs {h2.valid_loss.tolist()}; "
+          f"accuracy {m1['valid_accuracy']:.4f} vs {m2['valid_accuracy']:.4f}; test predictions differ on "
+          f"{int((p1.prediction != p2.prediction).sum())} of {len(p1)}; training {m1['train_seconds']} s vs {m2['train_seconds']} s")
+    assert d_w < 1e-4
     assert h2.valid_loss.tolist() == pytest.approx(h1.valid_loss.tolist(), abs=1e-5)
     assert m2['valid_accuracy'] == pytest.approx(m1['valid_accuracy'], abs=2/872)  # at most 2 of 872 borderline items flip
-    p1, p2 = (pd.read_csv(tmp_path/d/'SST-2.tsv', sep='\t') for d in ('one', 'two'))
     assert (p1.prediction == p2.prediction).mean() >= 0.995
