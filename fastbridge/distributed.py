@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.distributed as dist
-from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from fastcore.basics import patch
 from fastai.learner import Learner

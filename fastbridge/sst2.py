@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_sst2.ipynb #0cd50143
 from __future__ import annotations
-import contextlib, hashlib, json, os, time
+import hashlib, json, os, time
 from pathlib import Path
 from typing import Sequence
 
