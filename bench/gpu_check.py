@@ -43,13 +43,9 @@ def _tracked_mib() -> float:
 
 
 def pack(python_version: str = '3.12', lean: bool = False):
-    "Write .gpu_carry/ (git-ignored through .git/info/exclude): the wheels and MiniLM in float16 (`lean`: without `TRANSFORMERS_STACK`)."
+    "Write .gpu_carry/ (in .gitignore, so it travels only when carried): the wheels and MiniLM in float16 (`lean`: without `TRANSFORMERS_STACK`)."
     import numpy as np
     from safetensors.numpy import load_file, save_file
-    exclude = Path(subprocess.run(['git', 'rev-parse', '--git-path', 'info/exclude'], cwd=ROOT, capture_output=True,
-                                  text=True, check=True).stdout.strip())
-    exclude = exclude if exclude.is_absolute() else ROOT/exclude
-    if '/.gpu_carry/' not in exclude.read_text(): exclude.write_text(exclude.read_text() + '\n/.gpu_carry/\n')
     shutil.rmtree(CARRY, ignore_errors=True); (CARRY/'whl').mkdir(parents=True)
     plats = [a for p in ('manylinux_2_28_x86_64', 'manylinux_2_17_x86_64', 'manylinux2014_x86_64') for a in ('--platform', p)]
     subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '--only-binary=:all:', '--python-version',
