@@ -88,7 +88,7 @@ class GradualUnfreeze(Callback):
 # %% ../nbs/03_callbacks.ipynb #a8c69cff
 def rng_states(dls=None # fastai `DataLoaders` whose loaders' own generators to include
               ) -> dict:
-    "The states of Python's, NumPy's and torch's random number generators (and of `dls`' loaders), as plain data."
+    "The states of Python's, NumPy's and torch's random number generators (every GPU's too, and those of `dls`' loaders), as plain data."
     kind, key, pos, has_gauss, gauss = np.random.get_state()
     s = {'python': random.getstate(), 'numpy': (kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, gauss),
          'torch': torch.get_rng_state()}
@@ -106,7 +106,8 @@ def set_rng_states(states:dict, # from `rng_states`
     kind, key, pos, has_gauss, gauss = states['numpy']
     np.random.set_state((kind, np.asarray(key, dtype=np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(states['torch'])
-    if 'cuda' in states and torch.cuda.is_available(): torch.cuda.set_rng_state_all(states['cuda'])
+    if states.get('cuda') is not None and torch.cuda.is_available():  # one state per GPU; those this machine has
+        for i, gpu_state in enumerate(list(states['cuda'])[:torch.cuda.device_count()]): torch.cuda.set_rng_state(gpu_state, i)
     if dls is not None and 'dls' in states:
         for dl, s in zip(dls.loaders, states['dls']): dl.rng.setstate(_tuplify(s))
 
@@ -177,6 +178,11 @@ def _schedulers(learn): return [cb for cb in learn.cbs if type(cb) is ParamSched
 def _sched_fingerprint(learn) -> dict:
     return {k: [np.atleast_1d(np.asarray(f(p), dtype=float)).tolist() for p in (0., .25, .5, .75, 1.)]
             for cb in _schedulers(learn) for k, f in cb.scheds.items()}
+
+def _grad_scaler(learn):
+    "The learner's loss scaler (fastai's `MixedPrecision` keeps one as `learn.scaler` during a float16 fit), if one is in use."
+    scaler = getattr(learn, 'scaler', None)
+    return scaler if scaler is not None and scaler.is_enabled() else None
 
 # %% ../nbs/03_callbacks.ipynb #239c6f76
 class TrainingCheckpoint(Callback):
@@ -261,6 +267,7 @@ class TrainingCheckpoint(Callback):
             'format': TRAINING_STATE_FORMAT,
             'model': get_model(self.model).state_dict(),
             'opt': self.opt.state_dict(),
+            'scaler': None if _grad_scaler(self.learn) is None else _grad_scaler(self.learn).state_dict(),
             'progress': dict(epoch=epoch, iter=it, train_iter=self.train_iter, pct_train=self.pct_train,
                              n_epoch=self.n_epoch, n_iter=len(self.dls.train), n_items=len(self.dls.train.dataset),
                              n_groups=len(self.opt.param_lists), finished=epoch >= self.n_epoch),
@@ -288,6 +295,9 @@ class TrainingCheckpoint(Callback):
             raise ValueError(f"The model saved in {f} does not fit this learner's model: build the learner exactly as "
                              f"for the interrupted run (same checkpoint and labels).\n{e}") from e
         self.opt.load_state_dict(ck['opt'])
+        scaler, saved = _grad_scaler(self.learn), ck.get('scaler')
+        if scaler is not None and saved: scaler.load_state_dict(saved)
+        elif saved: self._say("the checkpoint holds a float16 loss scale, but this learner trains without loss scaling: not restored")
         p, r = ck['progress'], ck['recorder']
         self.learn.train_iter, self._times = p['train_iter'], list(ck['times'])
         rec = getattr(self.learn, 'recorder', None)

@@ -21,16 +21,24 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest='command', required=True)
     t = sub.add_parser('train', help="fine-tune a checkpoint on SST-2, print validation accuracy and the confusion "
                                      "matrix, write SST-2.tsv test predictions",
+                       description="Fine-tune a checkpoint on SST-2. Runs unchanged under a launcher, data-parallel: "
+                                   "`torchrun --nproc_per_node N -m fastbridge.cli train ...` (or `accelerate launch`); "
+                                   "--bs is then the global batch size and process 0 writes the files.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument('--checkpoint', default='minilm', help="alias, local directory or Hub id")
     t.add_argument('--out', default='runs/sst2-minilm', help="folder for SST-2.tsv, metrics.json, plots and the model")
     t.add_argument('--epochs', type=int, default=2)
     t.add_argument('--lr', type=float, default=1e-4, help="peak learning rate (one-cycle)")
     t.add_argument('--lr-ratio', type=float, default=1.0, help="head lr / embeddings lr (discriminative rates)")
-    t.add_argument('--bs', type=int, default=32)
+    t.add_argument('--bs', type=int, default=32, help="batch size (global: split evenly across the processes of a launcher)")
     t.add_argument('--train-pct', type=float, default=1.0, help="fraction of the training split")
     t.add_argument('--seed', type=int, default=42)
-    t.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto', help="bfloat16 autocast")
+    t.add_argument('--precision', choices=['auto', 'bf16', 'fp16', 'fp32'], default='auto',
+                   help="training precision; auto: bf16 on GPUs of compute capability 8.0+ and CPUs with AVX512-BF16/AMX, "
+                        "fp16 with loss scaling on older GPUs, fp32 elsewhere")
+    t.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto', help="older switch: on is --precision bf16, off fp32")
+    t.add_argument('--dropout', type=float, default=None, help="set every dropout probability, e.g. 0 so that N "
+                                                                 "processes train exactly as one (None: the checkpoint's own)")
     t.add_argument('--source', choices=['local', 'hub'], default='local', help="vendored files or the HF Hub")
     comp = dict(help="the competition's definition file (default: the repository's competitions/sst2/competition.toml)")
     v = sub.add_parser('validate', help="check an entry (a folder with SST-2.tsv and entry.toml, or just an SST-2.tsv); "
@@ -71,9 +79,13 @@ def main(argv:list[str]|None=None # the arguments (default: the command line's)
         if args.command == 'train':
             from fastbridge.sst2 import train_sst2  # torch and transformers load only for training
             train_sst2(args.checkpoint, args.out, args.epochs, args.lr, args.lr_ratio, args.bs, args.train_pct, args.seed,
-                       {'auto': None, 'on': True, 'off': False}[args.bf16], args.source)
+                       bf16={'auto': None, 'on': True, 'off': False}[args.bf16], source=args.source,
+                       precision=args.precision, dropout=args.dropout)
         elif args.command == 'validate': return _validate(args.path, args.competition)
     except (CompetitionError, TeamsError, FileNotFoundError, ValueError) as e:
         print(f"fastbridge-sst2 {args.command}: {e}", file=sys.stderr)
         return 2
     return 0
+
+# %% ../nbs/20_cli.ipynb #6fb85278
+if __name__ == '__main__' and getattr(sys.modules['__main__'], '__file__', None): sys.exit(main())

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.distributed as dist
-from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from fastcore.basics import patch
 from fastai.learner import Learner
@@ -22,10 +21,11 @@ from fastai.torch_core import to_detach, num_distrib, rank_distrib, distrib_barr
 
 from .hub import DEFAULT_CHECKPOINT, load_tokenizer
 from .data import TextDataLoaders, read_table, text_dl
-from .learner import text_classifier_learner
+from .learner import set_dropout, text_classifier_learner
 
 # %% auto #0
-__all__ = ['BatchShardDL', 'ShardedTrainer', 'init_distributed', 'free_port', 'launch', 'fit_text_classifier', 'main']
+__all__ = ['BatchShardDL', 'ShardedTrainer', 'init_distributed', 'process_group', 'free_port', 'launch', 'fit_text_classifier',
+           'main']
 
 # %% ../nbs/06_distributed.ipynb #1e89a306
 def _dist_ready() -> bool: return dist.is_available() and dist.is_initialized()
@@ -135,9 +135,28 @@ def init_distributed(backend:str|None=None, # 'nccl' or 'gloo'; default: nccl wh
     missing = [k for k in ('RANK', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
     if missing: raise RuntimeError(f"WORLD_SIZE={world} but {missing} are not set: launch with `torchrun` or `accelerate launch`.")
     if backend is None: backend = 'nccl' if torch.cuda.is_available() else 'gloo'
-    if backend == 'nccl': torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    if backend == 'nccl' and not torch.cuda.is_available():
+        raise RuntimeError("backend='nccl' needs CUDA GPUs, and none is available here: use backend='gloo' (or the default).")
+    if torch.cuda.is_available():  # one GPU per process on each machine: LOCAL_RANK's
+        local, n_gpus = int(os.environ.get('LOCAL_RANK', 0)), torch.cuda.device_count()
+        if local >= n_gpus:
+            raise RuntimeError(f"LOCAL_RANK={local}, but this machine has {n_gpus} GPU(s) for its processes: start at most "
+                               f"{n_gpus} per machine (`torchrun --nproc_per_node {n_gpus}`), or hide the GPUs "
+                               "(`CUDA_VISIBLE_DEVICES=`) to train on CPU processes with gloo.")
+        torch.cuda.set_device(local)
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
     return dist.get_rank(), dist.get_world_size()
+
+@contextlib.contextmanager
+def process_group(backend:str|None=None, # as in `init_distributed`
+                  timeout_s:float=1800 # as in `init_distributed`
+                 ):
+    "Inside, this process is in the process group its launcher describes (`(rank, world_size)`, `(0, 1)` alone); a group it joined is left on exit."
+    joined = num_distrib() > 1 and not _dist_ready()
+    rank, world = init_distributed(backend, timeout_s)
+    try: yield rank, world
+    finally:
+        if joined and _dist_ready(): dist.destroy_process_group()
 
 def free_port() -> int:
     "A TCP port on this machine that is free right now, for the processes to meet on."
@@ -224,9 +243,7 @@ def fit_text_classifier(train:pd.DataFrame|str|Path, # training texts and labels
     dls = TextDataLoaders.from_df(_table(train, 'train'), tok, text_col, label_col, classes, valid_df=_table(valid, 'valid'),
                                   bs=bs, max_length=max_length, seed=seed, cache_dir=False)
     learn = text_classifier_learner(dls, checkpoint, bf16=bf16, seed=seed)
-    if dropout is not None:
-        for m in learn.model.modules():
-            if isinstance(m, nn.Dropout): m.p = dropout
+    if dropout is not None: set_dropout(learn.model, dropout)
     torch.manual_seed(seed + rank)  # dropout differs between ranks; the batch order comes from rank 0
     t0 = time.time()
     with learn.ddp_ctx(), (learn.no_bar() if quiet else contextlib.nullcontext()), \
@@ -275,7 +292,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv:list[str]|None=None) -> dict:
     "Entry point of `python -m fastbridge.distributed`."
     a = _parser().parse_args(argv)
-    try:
+    with process_group():
         res = fit_text_classifier(a.train, a.valid, a.checkpoint, a.text_col, a.label_col, a.classes, epochs=a.epochs, lr=a.lr, bs=a.bs,
                                   max_length=a.max_length, seed=a.seed, bf16={'auto': None, 'on': True, 'off': False}[a.bf16],
                                   out=a.out, quiet=rank_distrib() > 0)
@@ -283,8 +300,6 @@ def main(argv:list[str]|None=None) -> dict:
             print(f"{res['world_size']} process(es), {res['steps']} steps of {res['bs']} items: "
                   f"valid_loss {res['valid_loss']:.4f}, accuracy {res.get('accuracy', float('nan')):.4f}")
         return res
-    finally:
-        if _dist_ready(): dist.destroy_process_group()
 
 # %% ../nbs/06_distributed.ipynb #23291416
 if __name__ == '__main__' and getattr(sys.modules['__main__'], '__file__', None): main()

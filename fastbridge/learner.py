@@ -4,10 +4,11 @@
 
 # %% ../nbs/02_learner.ipynb #205f0d34
 from __future__ import annotations
-import contextlib, copy, json
+import contextlib, copy, json, warnings
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from torch import nn
 from fastcore.foundation import L
 from fastcore.meta import delegates
 from fastai.callback.core import Callback
+from fastai.callback.fp16 import AMPMode, MixedPrecision
 import fastai.callback.schedule  # patches Learner with fit_one_cycle, lr_find, ...
 import fastai.callback.progress  # progress bars during fit
 from fastai.learner import Learner, _ConstantFunc
@@ -29,8 +31,10 @@ from .hub import DEFAULT_CHECKPOINT, labels_config, load_classifier, load_pretra
 from .data import MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, check_tokenizer
 
 # %% auto #0
-__all__ = ['FASTBRIDGE_FILE', 'HFModelWrapper', 'HFOutputCallback', 'unwrap_model', 'transformer_layer_groups', 'bf16_is_fast',
-           'BF16Autocast', 'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'default_metrics', 'task_loss',
+__all__ = ['PRECISIONS', 'NATIVE_BF16_CAPABILITY', 'FP16_CAPABILITY', 'CPU_BF16_FLAGS', 'FASTBRIDGE_FILE', 'HFModelWrapper',
+           'HFOutputCallback', 'unwrap_model', 'transformer_layer_groups', 'set_dropout', 'DeviceCapabilities',
+           'device_capabilities', 'PrecisionChoice', 'choose_precision', 'bf16_is_fast', 'BF16Autocast',
+           'precision_callbacks', 'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'default_metrics', 'task_loss',
            'text_classifier_learner']
 
 # %% ../nbs/02_learner.ipynb #54feb0e6
@@ -73,15 +77,104 @@ def transformer_layer_groups(model:nn.Module, # a Hugging Face model, or an `HFM
     head = [p for p in hf.parameters() if id(p) not in seen]
     return groups + [head]
 
+# %% ../nbs/02_learner.ipynb #36159006
+def set_dropout(model:nn.Module, # any model
+                p:float # the new probability of every `nn.Dropout` in it
+               ) -> nn.Module: # `model`, changed in place
+    "Set the probability of every dropout layer in `model` to `p` (0 turns dropout off, e.g. to compare runs exactly)."
+    if not 0 <= p < 1: raise ValueError(f"A dropout probability must be in [0, 1), got {p!r}.")
+    for m in model.modules():
+        if isinstance(m, nn.Dropout): m.p = p
+    return model
+
 # %% ../nbs/02_learner.ipynb #f83b8b65
-def bf16_is_fast(device:torch.device|str|None=None) -> bool: # whether bfloat16 autocast pays off
-    "True when `device` (default: CUDA if available, else CPU) computes in bfloat16 natively."
-    device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
-    if device.type != 'cpu': return False
-    try: flags = Path('/proc/cpuinfo').read_text()
-    except OSError: return False
-    return any(f in flags for f in ('avx512_bf16', 'amx_bf16'))
+PRECISIONS = ('bf16', 'fp16', 'fp32')  # the training precisions; `precision='auto'` picks one with `choose_precision`
+NATIVE_BF16_CAPABILITY = (8, 0)  # CUDA compute capability from which tensor cores compute bfloat16 (Ampere)
+FP16_CAPABILITY = (7, 0)  # CUDA compute capability from which tensor cores compute float16 (Volta, Turing)
+CPU_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')  # CPU flags of native bfloat16 arithmetic
+
+@dataclass(frozen=True)
+class DeviceCapabilities:
+    "What decides a device's training precision: its kind, its name, a CUDA GPU's compute capability, a CPU's flags."
+    kind:str # torch's device type: 'cuda', 'cpu', 'mps', ...
+    name:str='' # the GPU's or the CPU's model name, for messages
+    cuda_capability:tuple[int, int]|None=None # (major, minor) of a CUDA GPU; None when there is none
+    rocm:bool=False # an AMD GPU under ROCm (torch calls it 'cuda'), which computes bfloat16 natively
+    cpu_flags:frozenset[str]=frozenset() # a CPU's feature flags, as in `/proc/cpuinfo`
+
+def _as_device(device) -> torch.device:
+    return torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+
+def _cpu_info() -> tuple[str, frozenset]:
+    try: lines = Path('/proc/cpuinfo').read_text().splitlines()
+    except OSError: return '', frozenset()  # not Linux: no flags known, so no bfloat16
+    name = next((l.split(':', 1)[1].strip() for l in lines if l.startswith('model name')), '')
+    return name, frozenset(f for l in lines if l.startswith('flags') for f in l.split(':', 1)[1].split())
+
+def device_capabilities(device:torch.device|str|None=None # default: CUDA if available, else the CPU
+                       ) -> DeviceCapabilities: # what `choose_precision` reads
+    "The capabilities of `device` that decide its training precision, read from torch and `/proc/cpuinfo`."
+    device = _as_device(device)
+    if device.type == 'cuda':
+        if not torch.cuda.is_available(): return DeviceCapabilities('cuda', 'no CUDA device available')
+        i = device.index if device.index is not None else torch.cuda.current_device()
+        return DeviceCapabilities('cuda', torch.cuda.get_device_name(i), tuple(torch.cuda.get_device_capability(i)),
+                                  rocm=torch.version.hip is not None)
+    if device.type == 'cpu':
+        name, flags = _cpu_info()
+        return DeviceCapabilities('cpu', name or 'the CPU', cpu_flags=flags)
+    return DeviceCapabilities(device.type, device.type)
+
+# %% ../nbs/02_learner.ipynb #de30a866
+class PrecisionChoice(NamedTuple):
+    "A training precision and why it was chosen."
+    precision:str # one of `PRECISIONS`
+    reason:str # the device and what it can do, in a sentence
+
+def _auto_precision(c:DeviceCapabilities) -> PrecisionChoice:
+    if c.kind == 'cuda':
+        if c.cuda_capability is None: return PrecisionChoice('fp32', "CUDA is not available")
+        cc = f"{c.name} (compute capability {c.cuda_capability[0]}.{c.cuda_capability[1]})"
+        if c.rocm: return PrecisionChoice('bf16', f"{c.name} (ROCm) computes bfloat16 natively")
+        if c.cuda_capability >= NATIVE_BF16_CAPABILITY: return PrecisionChoice('bf16', f"{cc} computes bfloat16 natively")
+        if c.cuda_capability >= FP16_CAPABILITY:
+            return PrecisionChoice('fp16', f"{cc} has float16 tensor cores but only emulates bfloat16: float16 with loss scaling")
+        return PrecisionChoice('fp32', f"{cc} has no tensor cores, so mixed precision would not pay off")
+    if c.kind == 'cpu':
+        have = [f for f in CPU_BF16_FLAGS if f in c.cpu_flags]
+        if have: return PrecisionChoice('bf16', f"{c.name} computes bfloat16 natively ({', '.join(have)})")
+        return PrecisionChoice('fp32', f"{c.name} has no native bfloat16 (no {' or '.join(CPU_BF16_FLAGS)} flag), "
+                                       "where bfloat16 autocast is 50-100x slower than float32")
+    return PrecisionChoice('fp32', f"fastbridge has no mixed precision for {c.kind} devices")
+
+def choose_precision(device:torch.device|str|None=None, # default: CUDA if available, else the CPU
+                     precision:str='auto', # 'auto', or one of `PRECISIONS` to force it
+                     caps:DeviceCapabilities|None=None # the device's capabilities; default: `device_capabilities(device)`
+                    ) -> PrecisionChoice: # the precision to train in, and why
+    "The fastest safe training precision for `device` ('auto'), or the one asked for if the device can train in it."
+    if precision not in ('auto', *PRECISIONS):
+        raise ValueError(f"precision must be 'auto' or one of {list(PRECISIONS)}, got {precision!r}.")
+    caps = caps or device_capabilities(device)
+    best = _auto_precision(caps)
+    if precision in ('auto', best.precision): return best
+    if precision == 'fp32': return PrecisionChoice('fp32', f"float32 as asked ({best.reason})")
+    if caps.kind == 'cuda' and caps.cuda_capability is None:
+        raise ValueError(f"precision={precision!r} needs a CUDA GPU, but CUDA is not available: use precision='auto' or 'fp32'.")
+    if caps.kind not in ('cuda', 'cpu'):
+        raise ValueError(f"precision={precision!r}: fastbridge trains {caps.kind} devices in float32 only; use precision='auto' or 'fp32'.")
+    if precision == 'fp16' and caps.kind == 'cpu':
+        raise ValueError("precision='fp16' has no training path on a CPU (float16 needs a GPU's loss scaling and tensor cores): "
+                         "use 'bf16' (native on CPUs with AVX512-BF16 or AMX) or 'fp32', or 'auto' to let the CPU decide.")
+    # what is left works but is slow on this device: bfloat16 where it is emulated, float16 without tensor cores
+    why = "emulates bfloat16" if precision == 'bf16' else "has no float16 tensor cores"
+    warnings.warn(f"precision={precision!r} as asked, but {caps.name} {why}: expect it to be slower than "
+                  f"{best.precision!r}, which precision='auto' picks ({best.reason}).", stacklevel=2)
+    return PrecisionChoice(precision, f"{precision} as asked, although {caps.name} {why}")
+
+def bf16_is_fast(device:torch.device|str|None=None # default: CUDA if available, else the CPU
+                ) -> bool: # whether bfloat16 autocast pays off
+    "True when `device` computes in bfloat16 natively (`choose_precision` picks 'bf16' for it)."
+    return choose_precision(device).precision == 'bf16'
 
 # %% ../nbs/02_learner.ipynb #1bfcb47f
 class BF16Autocast(Callback):
@@ -97,6 +190,19 @@ class BF16Autocast(Callback):
     def after_batch(self): self._exit()  # also when a batch was cancelled before the loss
     def _exit(self):
         if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+
+# %% ../nbs/02_learner.ipynb #395637f2
+def precision_callbacks(precision:str|PrecisionChoice, # one of `PRECISIONS`, e.g. `choose_precision(device).precision`
+                        device:torch.device|str|None=None # where the model trains; default: CUDA if available, else the CPU
+                       ) -> list[Callback]: # add them to a learner (none for fp32)
+    "The callbacks that train in `precision` on `device`: fastai's `MixedPrecision` on CUDA, `BF16Autocast` on a CPU."
+    if isinstance(precision, PrecisionChoice): precision = precision.precision
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}.")
+    if precision == 'fp32': return []
+    kind = _as_device(device).type
+    if kind == 'cuda': return [MixedPrecision(amp_mode=AMPMode.BF16 if precision == 'bf16' else AMPMode.FP16)]
+    if kind == 'cpu' and precision == 'bf16': return [BF16Autocast()]
+    raise ValueError(f"No {precision} training on a {kind} device: use `choose_precision` to pick one it can do.")
 
 # %% ../nbs/02_learner.ipynb #0451bd77
 FASTBRIDGE_FILE = 'fastbridge.json'  # what a model folder adds to the Hugging Face files: how the data was read
@@ -246,7 +352,8 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
                             model:PreTrainedModel|None=None, # a ready model instead of `checkpoint`
                             metrics=None, # default: `default_metrics` for the task
                             layers_per_group:int=2, # encoder layers per learning-rate group
-                            bf16:bool|None=None, # bfloat16 autocast; None: when the hardware supports it natively
+                            precision:str='auto', # 'auto' (`choose_precision` for the data's device), 'bf16', 'fp16' or 'fp32'
+                            bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                             seed:int|None=None, # seeds the new classification head
                             cbs=None, # more callbacks
                             train_bn:bool=False, # keep the LayerNorms of frozen groups trainable (fastai's default for BatchNorm)
@@ -272,9 +379,15 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
     if len(dls.tokenizer) > n_emb:
         raise ValueError(f"The data was tokenized with a vocabulary of {len(dls.tokenizer)} tokens but the model has "
                          f"{n_emb} token embeddings: tokenize with the model's own tokenizer (`TextDataLoaders.from_df(df, checkpoint=...)`).")
-    if bf16 is None: bf16 = bf16_is_fast(dls.device)
-    cbs = [HFOutputCallback()] + ([BF16Autocast()] if bf16 else []) + list(L(cbs))  # one callback or several
-    return TextClassifierLearner(dls, HFModelWrapper(model), loss_func=task_loss(task),
-                                 metrics=default_metrics(n_out, task) if metrics is None else metrics,
-                                 splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
-                                 opt_func=fused_adamw, cbs=cbs, train_bn=train_bn, **kwargs)
+    if bf16 is not None:
+        if precision not in ('auto', 'bf16' if bf16 else 'fp32'):
+            raise ValueError(f"bf16={bf16} and precision={precision!r} disagree: give only `precision`.")
+        precision = 'bf16' if bf16 else 'fp32'
+    choice = choose_precision(dls.device, precision)
+    cbs = [HFOutputCallback()] + precision_callbacks(choice, dls.device) + list(L(cbs))  # one callback or several
+    learn = TextClassifierLearner(dls, HFModelWrapper(model), loss_func=task_loss(task),
+                                  metrics=default_metrics(n_out, task) if metrics is None else metrics,
+                                  splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
+                                  opt_func=fused_adamw, cbs=cbs, train_bn=train_bn, **kwargs)
+    learn.precision = choice  # what it trains in, and why
+    return learn

@@ -13,12 +13,13 @@ import pandas as pd
 import torch
 import matplotlib.pyplot as plt
 from fastcore.meta import delegates
-from fastai.torch_core import set_seed
+from fastai.torch_core import distrib_barrier, set_seed
 
 from .hub import DEFAULT_CHECKPOINT
 from .data import DataError, TextDataLoaders, read_table, random_subset, check_columns
 from .shipped_files import shipped_roots
-from .learner import text_classifier_learner
+from .learner import set_dropout, text_classifier_learner
+from .distributed import process_group
 
 # %% auto #0
 __all__ = ['SST2_CLASSES', 'SST2_FILES', 'SST2_SHA256', 'SST2_REL_DIR', 'SST2_HUB_ID', 'sst2_dir', 'load_sst2',
@@ -135,41 +136,55 @@ def train_sst2(checkpoint:str=DEFAULT_CHECKPOINT, # alias, local directory or Hu
                epochs:int=2, # passes over the (subset of the) training split
                lr:float=1e-4, # peak learning rate of the one-cycle schedule (the head's; lower layers get less)
                lr_ratio:float=1.0, # embeddings' rate = lr / lr_ratio, geometrically spaced across layer groups
-               bs:int=32, # batch size
+               bs:int=32, # batch size (the global one: split evenly across the processes of a launcher)
                train_pct:float=1.0, # fraction of the training split
                seed:int=42, # seeds everything: subset, head, shuffling, dropout
-               bf16:bool|None=None, # bfloat16 autocast; None for "when the hardware has it"
+               bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                source:str='local', # 'local' vendored files or 'hub'
-               verbose:bool=True # print the results
-              ) -> dict:
-    "Fine-tune `checkpoint` on SST-2, report validation accuracy and the confusion matrix, and write test predictions."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    set_seed(seed, reproducible=True)
-    t0 = time.time()
-    dls = sst2_dataloaders(checkpoint=checkpoint, train_pct=train_pct, bs=bs, seed=seed, source=source)
-    learn = text_classifier_learner(dls, bf16=bf16, seed=seed)
-    lr_max = slice(lr/lr_ratio, lr) if lr_ratio != 1 else lr
-    t1 = time.time()
-    learn.fit_one_cycle(epochs, lr_max)
-    train_s = time.time() - t1
-    pd.DataFrame(learn.recorder.values, columns=learn.recorder.metric_names[1:-1]).to_csv(out/'history.csv', index_label='epoch')
-    probs, targs = learn.get_preds(ds_idx=1)
-    preds = probs.argmax(1)
-    acc = float((preds == targs).float().mean())
-    cm = confusion_frame(targs.numpy(), preds.numpy())
-    test = load_sst2('test', source)
-    test_preds = learn.predict_texts(test.sentence.tolist())
-    write_glue_predictions(test_preds.label_id, out/'SST-2.tsv', test['index'])
-    fig = plot_confusion(cm, f"SST-2 validation, accuracy {acc:.2%}")
-    fig.savefig(out/'confusion_matrix.png', bbox_inches='tight'); plt.close(fig)
-    learn.save_pretrained(out/'model')
-    res = dict(checkpoint=str(checkpoint), valid_accuracy=acc, confusion_matrix=cm.values.tolist(), epochs=epochs, lr=lr,
-               lr_ratio=lr_ratio, bs=bs, train_pct=train_pct, n_train=len(dls.train_ds), seed=seed,
-               bf16=any(type(c).__name__ == 'BF16Autocast' for c in learn.cbs), train_seconds=round(train_s, 1),
-               total_seconds=round(time.time() - t0, 1), torch_threads=torch.get_num_threads(), device=str(dls.device))
-    (out/'metrics.json').write_text(json.dumps(res, indent=2))
-    if verbose:
-        print(f"SST-2 validation accuracy: {acc:.2%} ({len(dls.valid_ds)} sentences)")
-        print(cm.to_string())
-        print(f"trained {epochs} epoch(s) on {len(dls.train_ds):,} items in {train_s/60:.1f} min; wrote {out/'SST-2.tsv'}")
+               verbose:bool=True, # print the results
+               precision:str='auto', # 'auto' (the device's best, `choose_precision`), 'bf16', 'fp16' or 'fp32'
+               dropout:float|None=None # set every dropout probability (0: N processes train exactly as one); None keeps the model's
+              ) -> dict: # the results (what `metrics.json` holds; on ranks other than 0 only the settings)
+    "Fine-tune `checkpoint` on SST-2, report validation accuracy and the confusion matrix, and write test predictions; data-parallel under `torchrun`/`accelerate launch`."
+    with process_group() as (rank, world):
+        if bs % world: raise ValueError(f"The batch size {bs} must be a multiple of the {world} processes (it is split evenly among them).")
+        out = Path(out)
+        if rank == 0: out.mkdir(parents=True, exist_ok=True)
+        set_seed(seed, reproducible=True)
+        t0 = time.time()
+        dls = sst2_dataloaders(checkpoint=checkpoint, train_pct=train_pct, bs=bs, seed=seed, source=source)
+        learn = text_classifier_learner(dls, bf16=bf16, precision=precision, seed=seed)
+        if dropout is not None: set_dropout(learn.model, dropout)
+        if world > 1: torch.manual_seed(seed + rank)  # each process its own dropout masks; the batch order comes from rank 0
+        lr_max = slice(lr/lr_ratio, lr) if lr_ratio != 1 else lr
+        res = dict(checkpoint=str(checkpoint), epochs=epochs, lr=lr, lr_ratio=lr_ratio, bs=bs, train_pct=train_pct,
+                   n_train=len(dls.train_ds), seed=seed, precision=learn.precision.precision, bf16=learn.precision.precision == 'bf16',
+                   processes=world, device=str(dls.device))
+        with learn.ddp_ctx():  # data-parallel when launched on several processes; else nothing changes
+            t1 = time.time()
+            learn.fit_one_cycle(epochs, lr_max)
+            train_s = time.time() - t1
+            history = pd.DataFrame(learn.recorder.values, columns=learn.recorder.metric_names[1:-1])
+            if rank == 0:  # predictions inside the context run locally, so rank 0 makes them alone
+                probs, targs = learn.get_preds(ds_idx=1)
+                test = load_sst2('test', source)
+                test_preds = learn.predict_texts(test.sentence.tolist())
+        if rank == 0:
+            history.to_csv(out/'history.csv', index_label='epoch')
+            preds = probs.argmax(1)
+            acc = float((preds == targs).float().mean())
+            cm = confusion_frame(targs.numpy(), preds.numpy())
+            write_glue_predictions(test_preds.label_id, out/'SST-2.tsv', test['index'])
+            fig = plot_confusion(cm, f"SST-2 validation, accuracy {acc:.2%}")
+            fig.savefig(out/'confusion_matrix.png', bbox_inches='tight'); plt.close(fig)
+            learn.save_pretrained(out/'model')
+            res.update(valid_accuracy=acc, confusion_matrix=cm.values.tolist(), train_seconds=round(train_s, 1),
+                       total_seconds=round(time.time() - t0, 1), torch_threads=torch.get_num_threads())
+            (out/'metrics.json').write_text(json.dumps(res, indent=2))
+            if verbose:
+                print(f"SST-2 validation accuracy: {acc:.2%} ({len(dls.valid_ds)} sentences)")
+                print(cm.to_string())
+                print(f"trained {epochs} epoch(s) on {len(dls.train_ds):,} items in {train_s/60:.1f} min "
+                      f"({world} process{'es' if world > 1 else ''}, {res['precision']}); wrote {out/'SST-2.tsv'}")
+        distrib_barrier()  # the others wait until rank 0 has written
     return res

@@ -1,14 +1,15 @@
 "The `fastbridge-sst2` command as a user runs it: a real process, real files."
-import json, subprocess, sys
+import json, os, subprocess, sys
 from pathlib import Path
 import pandas as pd
+import pytest
 
 
 CLI = Path(sys.executable).parent/'fastbridge-sst2'  # the console script that `pip install` puts beside python
 
 
-def run(*args, cwd=None):
-    return subprocess.run([str(CLI), *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+def run(*args, cwd=None, env=None):
+    return subprocess.run([str(CLI), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 
 
 def test_help_lists_train():
@@ -34,3 +35,48 @@ def test_train_writes_glue_predictions(tmp_path):
     assert 0 <= m['valid_accuracy'] <= 1 and sum(map(sum, m['confusion_matrix'])) == 872
     assert (out/'confusion_matrix.png').stat().st_size > 1000
     assert (out/'model'/'config.json').exists()
+
+
+def test_train_refuses_a_precision_the_device_cannot_do(tmp_path):
+    p = run('train', '--checkpoint', 'tiny-bert', '--train-pct', '0.002', '--epochs', '1', '--precision', 'fp16',
+            '--out', str(tmp_path/'run'), env={**os.environ, 'CUDA_VISIBLE_DEVICES': ''})
+    assert p.returncode == 2 and "precision='fp16' has no training path on a CPU" in p.stderr
+
+
+def _weights(folder):
+    from safetensors.torch import load_file
+    return load_file(str(folder/'model'/'model.safetensors'))
+
+
+@pytest.mark.slow
+def test_train_under_torchrun_matches_one_process(tmp_path):
+    "`torchrun ... -m fastbridge.cli train`, 2 CPU processes with gloo x 8 items == 1 process x 16 items; one set of files."
+    args = ['train', '--checkpoint', 'tiny-bert', '--train-pct', '0.005', '--epochs', '2', '--lr', '3e-3', '--bs', '16',
+            '--seed', '0', '--precision', 'fp32', '--dropout', '0']
+    env = {**os.environ, 'CUDA_VISIBLE_DEVICES': '', 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1'}
+    one = run(*args, '--out', str(tmp_path/'one'), cwd=tmp_path, env=env)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
+                          '-m', 'fastbridge.cli', *args, '--out', str(tmp_path/'two')],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert two.returncode == 0, two.stdout[-3000:] + two.stderr[-3000:]
+    assert two.stdout.count('SST-2 validation accuracy') == 1 and '(2 processes, fp32)' in two.stdout  # rank 0 reports
+    # one set of files, the same ones, and nothing written anywhere else (e.g. a default `runs/` folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['one', 'two']
+    files = lambda d: sorted(str(p.relative_to(d)) for p in d.rglob('*'))
+    assert files(tmp_path/'two') == files(tmp_path/'one')
+    m1, m2 = (json.loads((tmp_path/d/'metrics.json').read_text()) for d in ('one', 'two'))
+    assert (m1['processes'], m2['processes']) == (1, 2) and m1['n_train'] == m2['n_train'] > 300
+    # as in tests/test_distributed.py: the same steps up to the order of float sums; 1e-4 is 30x below one AdamW step
+    # at lr 3e-3, so a wrong batch, a missing gradient average or another schedule would break it
+    w1, w2 = _weights(tmp_path/'one'), _weights(tmp_path/'two')
+    h1, h2 = (pd.read_csv(tmp_path/d/'history.csv') for d in ('one', 'two'))
+    p1, p2 = (pd.read_csv(tmp_path/d/'SST-2.tsv', sep='\t') for d in ('one', 'two'))
+    d_w = max(float((w1[k] - w2[k]).abs().max()) for k in w1)
+    print(f"1 vs 2 processes: max |weight difference| {d_w:.1e}; valid loss {h1.valid_loss.tolist()} vs {h2.valid_loss.tolist()}; "
+          f"accuracy {m1['valid_accuracy']:.4f} vs {m2['valid_accuracy']:.4f}; test predictions differ on "
+          f"{int((p1.prediction != p2.prediction).sum())} of {len(p1)}; training {m1['train_seconds']} s vs {m2['train_seconds']} s")
+    assert d_w < 1e-4
+    assert h2.valid_loss.tolist() == pytest.approx(h1.valid_loss.tolist(), abs=1e-5)
+    assert m2['valid_accuracy'] == pytest.approx(m1['valid_accuracy'], abs=2/872)  # at most 2 of 872 borderline items flip
+    assert (p1.prediction == p2.prediction).mean() >= 0.995
