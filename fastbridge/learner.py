@@ -25,7 +25,7 @@ from fastai.optimizer import OptimWrapper
 from fastai.torch_core import to_float
 from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
-from .hub import DEFAULT_CHECKPOINT, labels_config, load_classifier, load_pretrained, load_tokenizer, resolve_checkpoint
+from .hub import DEFAULT_CHECKPOINT, labels_config, load_classifier, load_pretrained, load_tokenizer, resolve_checkpoint, quiet_transformers
 from .data import MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, check_tokenizer
 
 # %% auto #0
@@ -127,7 +127,7 @@ class HFLearner(Learner):
         path = Path(path)
         if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} is a file: give a folder to save the model to.")
         path.mkdir(parents=True, exist_ok=True)
-        self.hf_model.save_pretrained(path, safe_serialization=True)
+        with quiet_transformers(): self.hf_model.save_pretrained(path, safe_serialization=True)  # no progress bar
         tok = copy.deepcopy(self.dls.tokenizer)
         if getattr(self.dls, 'max_length', None): tok.model_max_length = int(self.dls.max_length)
         tok.save_pretrained(path)
