@@ -276,7 +276,7 @@ class BehaviourReport:
         colours = {'MFT': 'tab:blue', 'INV': 'tab:orange', 'DIR': 'tab:green'}
         ax.barh(t.test, t.failure_rate * 100, color=[colours[k] for k in t.kind])
         for y, (v, n) in enumerate(zip(t.failure_rate, t.n)): ax.text(v * 100 + 1, y, f"{v:.0%} of {n}", va='center', fontsize=8)
-        ax.set_xlim(0, 115); ax.set_xlabel('failure rate (%)')
+        ax.set_xlim(0, 122); ax.set_xlabel('failure rate (%)')
         ax.set_title(title or f"Behavioural tests: {self.model_name}")
         ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c, label=k) for k,c in colours.items()], loc='lower right', fontsize=8)
         return ax.figure
