@@ -56,6 +56,26 @@ my_descriptions = {'negative': "I hated this film, it was awful", 'positive': "I
 # %% exercise 5.3
 shots = sample_k_per_class(table[~table.is_valid], 16, seed=0)
 
+# %% exercise 6.1
+import re
+def negate(text):
+    return re.sub(r'\b(is|was|are|were)\b', lambda m: m.group() + ' not', text, count=1)
+
+# %% exercise 6.2
+my_tests = [("It was not bad at all.", 'positive'),
+            ("I don't think I have ever been so bored.", 'negative'),
+            ("Nothing about it worked.", 'negative'),
+            ("I never once looked at my watch.", 'positive'),
+            ("The jokes never land.", 'negative'),
+            ("You won't regret seeing it.", 'positive'),
+            ("No one could call it dull.", 'positive'),
+            ("It isn't worth the ticket.", 'negative')]
+
+# %% exercise 6.3
+has_but = preds.sentence.str.contains(r'\bbut\b', case=False)
+n_but = int(has_but.sum())
+acc_but = (preds.label == preds.predicted)[has_but].mean()
+
 # %% exercise 7.1
 entry_toml = '''team = "The Gradient Descenders"
 members = ["Ada", "Grace"]

@@ -18,8 +18,9 @@ __all__ = ['EXERCISES', 'RESULTS', 'SOLUTIONS_REL_PATH', 'FINGERPRINT_PACKAGES',
            'check_wordpiece', 'check_real_tokens', 'check_three_label_head', 'check_smoke_subset',
            'check_metrics_from_confusion', 'check_discriminative_lrs', 'check_exported_labels', 'check_lfs_files',
            'check_unfreeze_schedule', 'check_perplexity', 'check_siatl_weights', 'check_mean_pooling',
-           'check_descriptions', 'check_k_shot_sample', 'check_entry_toml', 'check_student_layers',
-           'check_speedup_and_size', 'exercise_checks', 'expect_check', 'prove_exercises_notebook', 'run_lesson']
+           'check_descriptions', 'check_k_shot_sample', 'check_negate', 'check_own_mft', 'check_but_slice',
+           'check_entry_toml', 'check_student_layers', 'check_speedup_and_size', 'exercise_checks', 'expect_check',
+           'prove_exercises_notebook', 'run_lesson']
 
 # %% ../nbs/21_exercises.ipynb #cffce56f
 class NotYet(Exception):
@@ -443,6 +444,91 @@ def check_k_shot_sample(shots, table, k=16):
     if set(shots.index) == set(train.groupby(train.label.astype(str)).head(k).index):
         raise NotYet(f"These are the first {k} training rows of each class: a file's order is rarely random (sorted by source, date or length).",
                      "Draw at random, with a seed: `sample_k_per_class(training_rows, k, seed=0)`.")
+
+# %% ../nbs/21_exercises.ipynb #a8efe403
+_LINKING_VERB = re.compile(r'\b(is|was|are|were)\b')
+
+def _call(f, name:str, arg):
+    "`f(arg)` for a student's function `name`, or `NotYet` saying what went wrong."
+    try: out = f(arg)
+    except Exception as e: raise NotYet(f"`{name}({arg!r})` raised {type(e).__name__}: {e}", "Run your function on that text and read the error.")
+    if _unanswered(out): raise NotYet(f"`{name}` still returns `...`.", f"Return the changed text from `{name}`.")
+    return out
+
+@exercise('6.1', 'a negation perturbation')
+def check_negate(negate):
+    "Exercise 6.1: `negate(text)` puts 'not' after the first whole word 'is', 'was', 'are' or 'were' of `text`."
+    import random
+    from fastbridge.behaviour import THINGS, POSITIVE_ADJECTIVES, NEGATIVE_ADJECTIVES, has_negation
+    if not callable(negate): raise NotYet(f"`negate` should be a function, but it is a {type(negate).__name__}.", "Write `def negate(text): ...`.")
+    rng = random.Random(6)
+    adj = lambda: rng.choice(POSITIVE_ADJECTIVES + NEGATIVE_ADJECTIVES)
+    texts = [f"The {rng.choice(THINGS)} was {adj()}." for _ in range(3)] + [
+             f"This {rng.choice(THINGS)} is {adj()}.", f"The actors were {adj()}.", f"The songs are {adj()} and the {rng.choice(THINGS)} was {adj()}.",
+             f"Isabel said the {rng.choice(THINGS)} was {adj()}."]
+    for t in texts:
+        out = _call(negate, 'negate', t)
+        if not isinstance(out, str): raise NotYet(f"`negate({t!r})` gives a {type(out).__name__}, not a text.", "Return a string.")
+        want = _LINKING_VERB.sub(lambda m: m.group() + ' not', t, count=1)
+        if out == t: raise NotYet(f"`negate({t!r})` returns the text unchanged.", "Insert ' not' after the first 'is', 'was', 'are' or 'were'.")
+        if out == want: continue
+        if out == _LINKING_VERB.sub(lambda m: m.group() + ' not', t):
+            raise NotYet(f"`negate({t!r})` gives {out!r}: every verb is negated, and two negations cancel out.", "Negate the first one only (`count=1` in `re.sub`).")
+        if any(out == t.replace(v, v + ' not', 1) for v in ('is', 'was', 'are', 'were')):
+            raise NotYet(f"`negate({t!r})` gives {out!r}: 'is' was found inside another word.", r"Match whole words only: `re.sub(r'\b(is|was|are|were)\b', ...)`.")
+        if not has_negation(out): raise NotYet(f"`negate({t!r})` gives {out!r}, which holds no negation word.", "Insert the word 'not'.")
+        raise NotYet(f"`negate({t!r})` gives {out!r}; expected {want!r}.", "Insert ' not' right after the first 'is', 'was', 'are' or 'were', and change nothing else.")
+
+# %% ../nbs/21_exercises.ipynb #7ac4eaf8
+@exercise('6.2', 'minimum functionality tests of your own')
+def check_own_mft(my_tests):
+    "Exercise 6.2: at least six (text, label) cases on negation, both labels, none of them a sentence of `sentiment_suite`'s templates."
+    from fastbridge.behaviour import SENTIMENT_LABELS, BehaviourTest, has_negation, sentiment_suite
+    cases = _as_list(my_tests, 'my_tests')
+    if not all(isinstance(c, (list, tuple)) and len(c) == 2 for c in cases):
+        bad = next(c for c in cases if not (isinstance(c, (list, tuple)) and len(c) == 2))
+        raise NotYet(f"Each case should be a pair (text, label); {bad!r:.80} is not.", "Write `[('It was not bad at all.', 'positive'), ...]`.")
+    if len(cases) < 6: raise NotYet(f"`my_tests` has {len(cases)} case(s); a test of one capability needs more than a handful.", "Write at least six.")
+    for text, label in cases:
+        if not isinstance(text, str) or not text.strip(): raise NotYet(f"{text!r:.80} is not a sentence.", "Each case starts with a non-empty text.")
+        if label not in SENTIMENT_LABELS: raise NotYet(f"The label of {text!r} is {label!r}; the model's labels are {list(SENTIMENT_LABELS)}.", "Use 'negative' or 'positive'.")
+        if not has_negation(text): raise NotYet(f"{text!r} holds no negation word, so it does not test negation.", "Use 'not', 'never', 'no', 'nothing', n't, ... in every text.")
+    texts = [' '.join(t.lower().split()) for t, _ in cases]
+    if len(set(texts)) < len(texts): raise NotYet("Some texts appear twice; a repeated case tests nothing new.", "Make every text different.")
+    if len(labels := {l for _, l in cases}) < 2:
+        raise NotYet(f"Every case is {labels.pop()!r}: a model that always says that would pass your test.", "Include both labels: negated praise and negated criticism.")
+    suite = {' '.join(t.lower().split()) for b in sentiment_suite(n=10_000, seed=0) if b.kind == 'MFT' for t in b.texts}
+    if copied := [o for (o, _), t in zip(cases, texts) if t in suite]:
+        raise NotYet(f"{copied[0]!r} is one of the suite's own sentences; it tells us nothing the suite did not.", "Write sentences in your own words and patterns.")
+    if sum(bool(re.fullmatch(r"the \w+ was not \w+\.", t)) for t in texts) > len(texts) // 2:
+        raise NotYet("Most of your cases follow the suite's template 'The {thing} was not {adjective}.'.", "Vary the patterns: contractions, 'never', negation at a distance, 'nothing ... but'.")
+    BehaviourTest('my negations', 'MFT', 'negation', [t for t, _ in cases], [l for _, l in cases])  # the library accepts them
+
+# %% ../nbs/21_exercises.ipynb #7b0f40ca
+@exercise('6.3', 'accuracy on a slice of your own')
+def check_but_slice(preds, n_but, acc_but):
+    "Exercise 6.3: the number of sentences in `preds` with the word 'but', and the accuracy on them."
+    import pandas as pd
+    if not isinstance(preds, pd.DataFrame) or not {'sentence', 'label', 'predicted'} <= set(preds.columns):
+        raise NotYet("`preds` should be the frame the lesson made (sentence, label, predicted).", "Keep the `preds = ...` cell as given.")
+    has = lambda pat: preds.sentence.str.contains(pat, case=False, regex=True).to_numpy()
+    right = (preds.label == preds.predicted).to_numpy()
+    mask, inside = has(r"\bbut\b"), has('but')
+    try: n, acc = int(n_but), float(acc_but)
+    except (TypeError, ValueError): raise NotYet(f"`n_but` and `acc_but` should be numbers; they are {n_but!r:.40} and {acc_but!r:.40}.", "`n_but` counts sentences, `acc_but` is a fraction.")
+    if n != mask.sum():
+        if n == inside.sum():
+            raise NotYet(f"{n} sentences contain the letters 'but', some inside other words ({preds.sentence[inside & ~mask].iloc[0][:60]!r}...).",
+                         r"Match the whole word: `preds.sentence.str.contains(r'\bbut\b')`.")
+        raise NotYet(f"`n_but` is {n}; {mask.sum()} of the {len(preds)} sentences contain the word 'but'.", r"Count the rows where `preds.sentence.str.contains(r'\bbut\b')`.")
+    want = right[mask].mean()
+    if math.isclose(acc, 100 * want, rel_tol=1e-6): raise NotYet(f"`acc_but` is {acc:g}: a percentage.", "Give the accuracy as a fraction between 0 and 1.")
+    for wrong, why in ((right.mean(), "the accuracy on all sentences"), (right[~mask].mean(), "the accuracy on the sentences *without* 'but'"),
+                       (right[inside].mean(), "the accuracy on sentences with the letters 'but' anywhere")):
+        if not math.isclose(wrong, want, rel_tol=1e-9) and math.isclose(acc, wrong, rel_tol=1e-6):
+            raise NotYet(f"`acc_but` is {why}.", r"Compare `label` with `predicted` on the rows with the whole word 'but' only.")
+    if not math.isclose(acc, want, rel_tol=1e-6): raise NotYet(f"`acc_but` is {acc:.4f}; on the {n} sentences with 'but' the model is right {want:.4f} of the time.",
+                                                           "The share of those rows where `label == predicted`.")
 
 # %% ../nbs/21_exercises.ipynb #8aa25b11
 @exercise('7.1', 'an entry.toml that validates')
