@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_export.ipynb #0912c25e
 from __future__ import annotations
-import copy, json, os, re, shutil, subprocess, tempfile
+import contextlib, copy, json, os, re, shutil, subprocess, tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -20,6 +20,7 @@ from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_st
 
 import fastbridge
 from .hub import PACKAGED_CHECKPOINTS, PACKAGED_HUB_IDS, CheckpointError, hub_is_offline, labels_config, packaged_checkpoint_dir, quiet_transformers
+from fastai.callback.fp16 import AMPMode, MixedPrecision
 from .learner import BF16Autocast, TextClassifierLearner
 from .markdown import escape_markdown
 from .safe_files import atomic_write_text
@@ -81,6 +82,14 @@ def base_model_id(learn:TextClassifierLearner) -> str|None:
     return name
 
 # %% ../nbs/05_export.ipynb #6bce49c9
+def _mixed_precision(learn) -> str:
+    "How `learn` computes, read from its callbacks: what the model card reports."
+    for c in learn.cbs:
+        if isinstance(c, BF16Autocast): return 'bfloat16 autocast'
+        if isinstance(c, MixedPrecision):
+            return 'bfloat16 autocast' if c.amp_mode == AMPMode.BF16 else 'float16 autocast with loss scaling'
+    return 'none (float32)'
+
 def _optimizer_name(learn) -> str:
     opt = getattr(learn.opt, 'opt', None)  # fastai's `OptimWrapper` around a torch optimizer
     if opt is None: return getattr(learn.opt_func, '__name__', type(learn.opt).__name__) + ' (fastai)'
@@ -112,7 +121,7 @@ def training_metadata(learn:TextClassifierLearner, # a trained learner
                 n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                 optimizer=_optimizer_name(learn) if learn.opt is not None else None,
                 weight_decay=float(hyps['wd']) if 'wd' in hyps else None, loss=type(learn.loss_func).__name__,
-                mixed_precision='bfloat16 autocast' if any(isinstance(c, BF16Autocast) for c in learn.cbs) else 'none (float32)',
+                mixed_precision=_mixed_precision(learn),
                 seed=seed, fits=fits, fits_recorded='all' if log is not None else 'last',
                 results=results, results_source=source, versions=_versions(), **extra)
 
@@ -325,11 +334,10 @@ def pipeline_probabilities(path:str|Path, # an exported model directory
 
 def learner_probabilities(learn:TextClassifierLearner, # a trained learner
                           texts:Sequence, # the texts (or `(first, second)` pairs) to classify
-                          fp32:bool=True # predict without bfloat16 autocast, as the pipeline does
+                          fp32:bool=True # predict in float32, without mixed precision, as the pipeline does
                          ) -> pd.DataFrame:
     "Every output for each text from `learn`, in the order given, named as in the exported config."
-    cbs = [c for c in learn.cbs if isinstance(c, BF16Autocast)] if fp32 else []
-    with learn.removed_cbs(cbs), learn.no_bar():
+    with learn.in_float32() if fp32 else contextlib.nullcontext(), learn.no_bar():
         probs, _ = learn.get_preds(dl=learn.dls.test_dl(list(texts)))
     cfg = learn.hf_model.config
     return pd.DataFrame(probs.numpy(), columns=[cfg.id2label[i] for i in range(cfg.num_labels)])

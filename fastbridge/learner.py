@@ -34,8 +34,8 @@ from .data import MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, check_
 __all__ = ['PRECISIONS', 'NATIVE_BF16_CAPABILITY', 'FP16_CAPABILITY', 'CPU_BF16_FLAGS', 'FASTBRIDGE_FILE', 'HFModelWrapper',
            'HFOutputCallback', 'unwrap_model', 'transformer_layer_groups', 'set_dropout', 'DeviceCapabilities',
            'device_capabilities', 'PrecisionChoice', 'choose_precision', 'bf16_is_fast', 'BF16Autocast',
-           'precision_callbacks', 'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'default_metrics', 'task_loss',
-           'text_classifier_learner']
+           'precision_callbacks', 'resolve_precision', 'is_precision_callback', 'HFLearner', 'TextClassifierLearner',
+           'fused_adamw', 'default_metrics', 'task_loss', 'text_classifier_learner']
 
 # %% ../nbs/02_learner.ipynb #54feb0e6
 class HFModelWrapper(nn.Module):
@@ -204,6 +204,21 @@ def precision_callbacks(precision:str|PrecisionChoice, # one of `PRECISIONS`, e.
     if kind == 'cpu' and precision == 'bf16': return [BF16Autocast()]
     raise ValueError(f"No {precision} training on a {kind} device: use `choose_precision` to pick one it can do.")
 
+def resolve_precision(device:torch.device|str|None=None, # where the model trains; default: CUDA if available, else the CPU
+                      precision:str='auto', # 'auto' or one of `PRECISIONS`
+                      bf16:bool|None=None # the learner factories' older switch: True is precision='bf16', False 'fp32'
+                     ) -> PrecisionChoice: # the precision to train in, and why
+    "`choose_precision` as every learner factory calls it: `precision`, or the older `bf16` switch when given."
+    if bf16 is not None:
+        if precision not in ('auto', 'bf16' if bf16 else 'fp32'):
+            raise ValueError(f"bf16={bf16} and precision={precision!r} disagree: give only `precision`.")
+        precision = 'bf16' if bf16 else 'fp32'
+    return choose_precision(device, precision)
+
+def is_precision_callback(cb:Callback) -> bool: # True for the callbacks `precision_callbacks` makes
+    "Whether `cb` changes the precision a learner computes in (`BF16Autocast`, fastai's `MixedPrecision`)."
+    return isinstance(cb, (BF16Autocast, MixedPrecision))
+
 # %% ../nbs/02_learner.ipynb #0451bd77
 FASTBRIDGE_FILE = 'fastbridge.json'  # what a model folder adds to the Hugging Face files: how the data was read
 
@@ -240,6 +255,10 @@ class HFLearner(Learner):
         (path/FASTBRIDGE_FILE).write_text(json.dumps({'format': 'fastbridge', 'version': 1, **self.data_config()}, indent=2))
         if not any(path.glob('*.safetensors')): raise OSError(f"save_pretrained wrote no .safetensors file in {path}.")
         return path
+
+    def in_float32(self): # a context manager
+        "Within it the learner computes in float32: its mixed-precision callbacks are taken out, then put back."
+        return self.removed_cbs([c for c in self.cbs if is_precision_callback(c)])
 
     def get_preds(self, ds_idx:int=1, dl=None, with_input:bool=False, reorder:bool=True, **kwargs) -> tuple: # as fastai's: inputs, predictions, targets, ...
         "fastai's `get_preds`; with `with_input`, the inputs (a dict of padded tensors) come back in the items' order too."
@@ -379,11 +398,7 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
     if len(dls.tokenizer) > n_emb:
         raise ValueError(f"The data was tokenized with a vocabulary of {len(dls.tokenizer)} tokens but the model has "
                          f"{n_emb} token embeddings: tokenize with the model's own tokenizer (`TextDataLoaders.from_df(df, checkpoint=...)`).")
-    if bf16 is not None:
-        if precision not in ('auto', 'bf16' if bf16 else 'fp32'):
-            raise ValueError(f"bf16={bf16} and precision={precision!r} disagree: give only `precision`.")
-        precision = 'bf16' if bf16 else 'fp32'
-    choice = choose_precision(dls.device, precision)
+    choice = resolve_precision(dls.device, precision, bf16)
     cbs = [HFOutputCallback()] + precision_callbacks(choice, dls.device) + list(L(cbs))  # one callback or several
     learn = TextClassifierLearner(dls, HFModelWrapper(model), loss_func=task_loss(task),
                                   metrics=default_metrics(n_out, task) if metrics is None else metrics,

@@ -23,7 +23,8 @@ from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, PreTrained
 from .hub import DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, load_tokenizer, resolve_checkpoint, tiny_bert_config, quiet_transformers
 from .hub import load_pretrained  # the loader that turns Hub/offline failures into `CheckpointError`s
 from .data import DataError, TextDataLoaders, TokenizedTexts, check_columns, check_texts, random_subset, text_dl
-from .learner import HFLearner, HFModelWrapper, BF16Autocast, bf16_is_fast, fused_adamw, transformer_layer_groups, unwrap_model
+from .learner import (HFLearner, HFModelWrapper, fused_adamw, precision_callbacks, resolve_precision,
+                                transformer_layer_groups, unwrap_model)
 
 # %% auto #0
 __all__ = ['mask_tokens', 'lm_head_of', 'load_masked_lm', 'masked_lm_logits', 'masked_lm_loss', 'lm_dataloaders', 'MaskTokens',
@@ -219,7 +220,8 @@ def masked_lm_learner(dls:TextDataLoaders, # from `lm_dataloaders`, tokenized wi
                       mlm_probability:float=0.15, # chance that each ordinary token is picked
                       seed:int|None=None, # seeds the fresh parts of the model and the masks
                       layers_per_group:int=2, # encoder layers per learning-rate group
-                      bf16:bool|None=None, # bfloat16 autocast; None: when the hardware supports it natively
+                      precision:str='auto', # 'auto' (`choose_precision` for the data's device), 'bf16', 'fp16' or 'fp32'
+                      bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                       metrics=None, # default: loss per masked token and perplexity
                       cbs=None, # more callbacks
                       **kwargs # passed to `Learner`
@@ -230,12 +232,14 @@ def masked_lm_learner(dls:TextDataLoaders, # from `lm_dataloaders`, tokenized wi
     if len(dls.tokenizer) > n_emb:
         raise ValueError(f"The texts were tokenized with a vocabulary of {len(dls.tokenizer)} tokens but the model has "
                          f"{n_emb} token embeddings: tokenize with the checkpoint's own tokenizer (`load_tokenizer(checkpoint)`).")
-    if bf16 is None: bf16 = bf16_is_fast(dls.device)
-    cbs = [MaskTokens(mlm_probability, seed)] + ([BF16Autocast()] if bf16 else []) + list(cbs or [])
-    return MaskedLMLearner(dls, MaskedLMWrapper(model), loss_func=masked_lm_loss,
-                           metrics=[MaskedTokenLoss(), MaskedTokenLoss(exp=True)] if metrics is None else metrics,
-                           splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
-                           opt_func=fused_adamw, cbs=cbs, **kwargs)
+    choice = resolve_precision(dls.device, precision, bf16)
+    cbs = [MaskTokens(mlm_probability, seed)] + precision_callbacks(choice, dls.device) + list(cbs or [])
+    learn = MaskedLMLearner(dls, MaskedLMWrapper(model), loss_func=masked_lm_loss,
+                            metrics=[MaskedTokenLoss(), MaskedTokenLoss(exp=True)] if metrics is None else metrics,
+                            splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
+                            opt_func=fused_adamw, cbs=cbs, **kwargs)
+    learn.precision = choice  # what it trains in, and why
+    return learn
 
 # %% ../nbs/04_lm.ipynb #2c12cc58
 class LMAdaptation(NamedTuple):

@@ -31,8 +31,8 @@ from transformers import (AutoConfig, AutoModelForTokenClassification, BertForTo
 from .hub import (DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, labels_config, load_tokenizer, resolve_checkpoint,
                   tiny_bert_config, load_pretrained)
 from .data import DataError, SubsetSplitter, check_columns, tokenizer_fingerprint, rows_summary, dataset_splits
-from .learner import (BF16Autocast, HFLearner, HFModelWrapper, HFOutputCallback, bf16_is_fast, fused_adamw,
-                                transformer_layer_groups)
+from .learner import (HFLearner, HFModelWrapper, HFOutputCallback, fused_adamw, precision_callbacks,
+                                resolve_precision, transformer_layer_groups)
 from .export import save_hf_model, training_metadata
 
 # %% auto #0
@@ -559,12 +559,11 @@ class TokenClassifierLearner(HFLearner):
 
     def word_probs(self, sentences:Sequence, # texts or lists of words
                    bs:int|None=None, # batch size
-                   fp32:bool=False # predict without bfloat16 autocast (as `transformers.pipeline` does)
+                   fp32:bool=False # predict in float32, without mixed precision (as `transformers.pipeline` does)
                   ) -> list[tuple[list[str], torch.Tensor]]:
         "For each sentence, its words and the tag probabilities of each word (from its first piece), in the order given."
         dl = self.dls.test_dl(list(sentences), bs=bs)
-        cbs = [c for c in self.cbs if isinstance(c, BF16Autocast)] if fp32 else []
-        with self.removed_cbs(cbs), (self.no_bar() if len(dl) <= 1 else contextlib.nullcontext()):
+        with self.in_float32() if fp32 else contextlib.nullcontext(), (self.no_bar() if len(dl) <= 1 else contextlib.nullcontext()):
             probs, _ = self.get_preds(dl=dl)  # back in the order of `sentences`
         ds, res = dl.dataset, []
         for i in range(len(ds)):
@@ -627,7 +626,8 @@ def token_classifier_learner(dls:TokenDataLoaders, # from `TokenDataLoaders`; it
                              model:PreTrainedModel|None=None, # a ready token-classification model instead
                              metrics=None, # default: `default_token_metrics()`
                              layers_per_group:int=2, # encoder layers per learning-rate group
-                             bf16:bool|None=None, # bfloat16 autocast; None: when the hardware supports it natively
+                             precision:str='auto', # 'auto' (`choose_precision` for the data's device), 'bf16', 'fp16' or 'fp32'
+                             bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                              seed:int|None=None, # seeds the new classification head
                              train_bn:bool=False, # keep norm layers of frozen groups trainable (fastai's default is True)
                              cbs=None, # more callbacks
@@ -646,12 +646,14 @@ def token_classifier_learner(dls:TokenDataLoaders, # from `TokenDataLoaders`; it
     if len(dls.tokenizer) > n_emb:
         raise ValueError(f"The data was tokenized with a vocabulary of {len(dls.tokenizer)} tokens but the model has "
                          f"{n_emb} token embeddings: tokenize with the model's own tokenizer.")
-    if bf16 is None: bf16 = bf16_is_fast(dls.device)
-    cbs = [HFOutputCallback(), PadToLongest()] + ([BF16Autocast()] if bf16 else []) + list(L(cbs))
-    return TokenClassifierLearner(dls, HFModelWrapper(model), loss_func=TokenCrossEntropy(),
-                                  metrics=default_token_metrics() if metrics is None else metrics,
-                                  splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
-                                  opt_func=fused_adamw, train_bn=train_bn, cbs=cbs, **kwargs)
+    choice = resolve_precision(dls.device, precision, bf16)
+    cbs = [HFOutputCallback(), PadToLongest()] + precision_callbacks(choice, dls.device) + list(L(cbs))
+    learn = TokenClassifierLearner(dls, HFModelWrapper(model), loss_func=TokenCrossEntropy(),
+                                   metrics=default_token_metrics() if metrics is None else metrics,
+                                   splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
+                                   opt_func=fused_adamw, train_bn=train_bn, cbs=cbs, **kwargs)
+    learn.precision = choice  # what it trains in, and why
+    return learn
 
 # %% ../nbs/08_token_classification.ipynb #0c1aebd8
 def export_token_classifier(learn:TokenClassifierLearner, # a trained learner
