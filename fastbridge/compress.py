@@ -22,13 +22,14 @@ from .hub import labels_config, quiet_transformers, require_module
 from .data import check_texts, tokenize_texts, tokenizer_fingerprint
 from .learner import HFModelWrapper, HFOutputCallback, TextClassifierLearner, text_classifier_learner, unwrap_model
 from .export import learner_probabilities
+from .machine import cpu_description, load_average
 
 # %% auto #0
-__all__ = ['PREDICTOR_FILE', 'ONNX_INSTALL', 'SPEED_FLAGS', 'TextPredictor', 'read_predictor_metadata', 'quantize_dynamic_int8',
-           'is_quantized', 'TorchPredictor', 'export_onnx', 'OnnxPredictor', 'load_predictor', 'probabilities_of',
+__all__ = ['PREDICTOR_FILE', 'ONNX_INSTALL', 'TextPredictor', 'read_predictor_metadata', 'quantize_dynamic_int8', 'is_quantized',
+           'TorchPredictor', 'export_onnx', 'OnnxPredictor', 'load_predictor', 'probabilities_of',
            'compare_predictions', 'encoder_layers', 'student_layer_ids', 'shrink_encoder', 'distillation_loss',
-           'KnowledgeDistillation', 'distill_learner', 'cpu_info', 'cpu_description', 'weights_mib', 'time_latency',
-           'time_throughput', 'measure_predictors', 'describe_measurements', 'plot_accuracy_latency']
+           'KnowledgeDistillation', 'distill_learner', 'weights_mib', 'time_latency', 'time_throughput',
+           'measure_predictors', 'describe_measurements', 'plot_accuracy_latency']
 
 # %% ../nbs/18_compress.ipynb #555a4227
 PREDICTOR_FILE = 'predictor.json'  # what `save` writes next to the weights: engine, precision, labels, tokenizer fingerprint
@@ -422,25 +423,6 @@ def distill_learner(teacher:TextClassifierLearner, # a fine-tuned learner
     cbs = [KnowledgeDistillation(teacher, T, alpha)] + (list(cbs) if isinstance(cbs, (list, tuple)) else [cbs] if cbs else [])
     return text_classifier_learner(dls or teacher.dls, model=student, cbs=cbs, **kwargs)
 
-# %% ../nbs/18_compress.ipynb #388b0097
-SPEED_FLAGS = ('avx2', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_int8')  # the CPU flags that decide int8 and bfloat16 speed
-
-def cpu_info() -> dict: # model, cores, machine, flags
-    "The CPU this runs on: its model name (as `lscpu` reports it), its number of cores, and which of `SPEED_FLAGS` it has."
-    import platform, subprocess
-    try: out = subprocess.run(['lscpu'], capture_output=True, text=True, timeout=10, env={**os.environ, 'LC_ALL': 'C'}).stdout
-    except (OSError, subprocess.SubprocessError): out = ''
-    name = next((l.split(':', 1)[1].strip() for l in out.splitlines() if l.startswith('Model name')), '')
-    try: flags = set(Path('/proc/cpuinfo').read_text().split())
-    except OSError: flags = set()
-    return dict(model=name or platform.processor() or platform.machine() or 'unknown CPU', cores=os.cpu_count(),
-                machine=platform.machine(), flags=[f for f in SPEED_FLAGS if f in flags])
-
-def cpu_description() -> str:
-    "One line naming the CPU, its cores and its speed-relevant flags: what belongs beside every speed figure."
-    c = cpu_info()
-    return f"{c['model']}, {c['cores']} cores ({', '.join(c['flags']) or 'none of ' + ', '.join(SPEED_FLAGS)})"
-
 # %% ../nbs/18_compress.ipynb #195f1130
 def weights_mib(path:str|Path # a folder written by a predictor's `save` or `export_onnx`
                ) -> float: # the size of its weights file, in MiB
@@ -465,10 +447,7 @@ def time_throughput(pred:TextPredictor, # any predictor
     return len(texts)/(time.perf_counter() - start), p
 
 # %% ../nbs/18_compress.ipynb #19f36a80
-def _load_average() -> float|None:
-    "The 1-minute load average (processes running or waiting for a core), where the system reports it."
-    try: return os.getloadavg()[0]
-    except (AttributeError, OSError): return None
+def _load_1min() -> float|None: return (load_average() or (None,))[0]
 
 def _class_ids(labels, names:list[str]) -> np.ndarray:
     labels = list(labels.tolist() if hasattr(labels, 'tolist') else labels)
@@ -496,7 +475,7 @@ def measure_predictors(variants:dict[str, str|Path], # name -> folder of a saved
     texts = check_texts(texts)
     if len(labels) != len(texts): raise ValueError(f"{len(texts)} texts but {len(labels)} labels: give one label per text.")
     if latency_n < 1 or repeats < 1: raise ValueError(f"latency_n and repeats must be at least 1, got {latency_n} and {repeats}.")
-    old, load_start = torch.get_num_threads(), _load_average()
+    old, load_start = torch.get_num_threads(), _load_1min()
     threads = threads or old
     torch.set_num_threads(threads)
     try:
@@ -526,7 +505,7 @@ def measure_predictors(variants:dict[str, str|Path], # name -> folder of a saved
                          latency_ms=1000*float(np.median(np.concatenate(lat[k]))), throughput=float(np.median(thr[k]))))
     table = pd.DataFrame(rows).set_index('variant')
     table.attrs.update(cpu=cpu_description(), threads=threads, n_texts=len(texts), latency_n=len(sample), repeats=repeats, bs=bs,
-                       load_average=(load_start, _load_average()))
+                       load_average=(load_start, _load_1min()))
     return table
 
 def describe_measurements(table:pd.DataFrame # from `measure_predictors`

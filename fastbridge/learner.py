@@ -29,6 +29,7 @@ from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
 from .hub import DEFAULT_CHECKPOINT, labels_config, load_classifier, load_pretrained, load_tokenizer, resolve_checkpoint, quiet_transformers
 from .data import MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, check_tokenizer
+from .machine import cpu_flags, cpu_model
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'NATIVE_BF16_CAPABILITY', 'FP16_CAPABILITY', 'CPU_BF16_FLAGS', 'FASTBRIDGE_FILE', 'HFModelWrapper',
@@ -105,15 +106,9 @@ class DeviceCapabilities:
 def _as_device(device) -> torch.device:
     return torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
 
-def _cpu_info() -> tuple[str, frozenset]:
-    try: lines = Path('/proc/cpuinfo').read_text().splitlines()
-    except OSError: return '', frozenset()  # not Linux: no flags known, so no bfloat16
-    name = next((l.split(':', 1)[1].strip() for l in lines if l.startswith('model name')), '')
-    return name, frozenset(f for l in lines if l.startswith('flags') for f in l.split(':', 1)[1].split())
-
 def device_capabilities(device:torch.device|str|None=None # default: CUDA if available, else the CPU
                        ) -> DeviceCapabilities: # what `choose_precision` reads
-    "The capabilities of `device` that decide its training precision, read from torch and `/proc/cpuinfo`."
+    "The capabilities of `device` that decide its training precision, read from torch and `fastbridge.machine`."
     device = _as_device(device)
     if device.type == 'cuda':
         if not torch.cuda.is_available(): return DeviceCapabilities('cuda', 'no CUDA device available')
@@ -121,8 +116,7 @@ def device_capabilities(device:torch.device|str|None=None # default: CUDA if ava
         return DeviceCapabilities('cuda', torch.cuda.get_device_name(i), tuple(torch.cuda.get_device_capability(i)),
                                   rocm=torch.version.hip is not None)
     if device.type == 'cpu':
-        name, flags = _cpu_info()
-        return DeviceCapabilities('cpu', name or 'the CPU', cpu_flags=flags)
+        return DeviceCapabilities('cpu', cpu_model(), cpu_flags=cpu_flags())  # no flags known (not Linux): no bfloat16
     return DeviceCapabilities(device.type, device.type)
 
 # %% ../nbs/02_learner.ipynb #de30a866

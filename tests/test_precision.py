@@ -31,8 +31,10 @@ def fake_gpu(monkeypatch):
 
 @pytest.fixture
 def fake_cpu(monkeypatch):
-    "Make /proc/cpuinfo say the CPU has these flags."
-    def install(*flags): monkeypatch.setattr(fl, '_cpu_info', lambda: ('a test CPU', frozenset(flags)))
+    "Make the learner see a CPU with these flags (what `fastbridge.machine` reads from /proc/cpuinfo)."
+    def install(*flags):
+        monkeypatch.setattr(fl, 'cpu_model', lambda: 'a test CPU')
+        monkeypatch.setattr(fl, 'cpu_flags', lambda: frozenset(flags))
     return install
 
 
