@@ -96,5 +96,7 @@ bench-compress: $(STAMP)
 	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/compress.py
 
 # Few-shot SST-2 (k = 8, 16, 64 per class, 3 seeds): fastbridge's SetFit and frozen-embedding head vs. the setfit library
+# (installs the `bench` extra of settings.ini, the pinned setfit, first: pip does nothing when it is there already)
 bench-fewshot: $(STAMP)
+	$(BIN)/python -m pip install -q $$(sed -n 's/^bench_requirements *= *//p' settings.ini)
 	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/fewshot.py

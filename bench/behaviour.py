@@ -8,8 +8,9 @@ applied to validation sentences) and `slice_accuracy` on all 872 validation sent
     python bench/behaviour.py --model-dir runs/sst2-minilm/model    # test a model trained before, skip training
 """
 from __future__ import annotations
-import argparse, json, os, platform, subprocess, sys, time
+import argparse, json, time
 from pathlib import Path
+from fastbridge.machine import cpu_description
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,14 +26,6 @@ def _args(argv=None):
     p.add_argument('--run-dir', default='runs/behaviour-baseline', help="where training writes its model and metrics")
     p.add_argument('--out', default=str(HERE/'results'))
     return p.parse_args(argv)
-
-
-def _cpu() -> str:
-    try: info = Path('/proc/cpuinfo').read_text()
-    except OSError: return platform.processor() or platform.machine()
-    model = next((l.split(':', 1)[1].strip() for l in info.splitlines() if l.startswith('model name')), platform.machine())
-    flags = next((l.split(':', 1)[1].split() for l in info.splitlines() if l.startswith('flags')), [])
-    return f"{model} ({', '.join(f for f in ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16') if f in flags) or 'no avx2'})"
 
 
 def _md_table(df) -> str:
@@ -72,7 +65,7 @@ def main(argv=None):
     setting = (f"{name} (`train_sst2`, train_pct {res.get('train_pct')}, {res.get('epochs')} epoch(s), lr {res.get('lr')}, "
                f"seed {res.get('seed')}; validation accuracy {res.get('valid_accuracy', float('nan')):.2%}). "
                f"Suite: `sentiment_suite(validation sentences, n={a.n}, seed={a.suite_seed})`, DIR tolerance 0.1. "
-               f"Run on {_cpu()}, {os.cpu_count()} cores shared with other jobs; training {res.get('train_seconds', '?')} s, "
+               f"Run on {cpu_description()}, shared with other jobs; training {res.get('train_seconds', '?')} s, "
                f"tests and slices {suite_s:.0f} s.")
     table = report.table.assign(failure_rate=lambda d: (100 * d.failure_rate).round(1),
                                 example=lambda d: d.examples.map(lambda e: e[0] if e else ''))

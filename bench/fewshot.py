@@ -11,9 +11,10 @@ All start from the packaged MiniLM, loaded from its local folder. Run with `nice
 
     python bench/fewshot.py                      # k = 8 16 64, seeds 42 43 44
     python bench/fewshot.py --ks 8 --seeds 42    # a quick look
+    python bench/fewshot.py --report-only        # rewrite the Markdown from the JSON
 """
 from __future__ import annotations
-import argparse, json, logging, os, platform, re, subprocess, tempfile, time, warnings
+import argparse, json, logging, os, tempfile, time, warnings
 from pathlib import Path
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
@@ -27,19 +28,11 @@ from fastbridge.data import read_table
 from fastbridge.embeddings import DescriptionClassifier, load_encoder
 from fastbridge.fewshot import fit_head, fit_setfit, sample_k_per_class
 from fastbridge.hub import packaged_checkpoint_dir
+from fastbridge.machine import cpu_description
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT/'competitions'/'sst2'/'data'
 DESCRIPTIONS = {'0': "a negative review", '1': "a positive review"}
-
-
-def cpu_name() -> str:
-    "The CPU model and its relevant flags, as `lscpu` reports them."
-    try: out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-    except OSError: return platform.processor()
-    model = re.search(r'Model name:\s*(.+)', out)
-    flags = set(re.search(r'Flags:\s*(.+)', out).group(1).split()) if 'Flags:' in out else set()
-    return f"{model.group(1).strip() if model else '?'} ({', '.join(f for f in ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16') if f in flags)})"
 
 
 def run_setfit_library(shots:pd.DataFrame, valid:pd.DataFrame, seed:int) -> dict:
@@ -101,7 +94,7 @@ def to_markdown(summary:pd.DataFrame, runs:list[dict], meta:dict) -> str:
     return '\n'.join([
         "# Few-shot SST-2: fastbridge vs. the `setfit` library", "",
         f"Measured {meta['date']} with `{meta['command']}` on {meta['cpu']}, {meta['threads']} torch threads; "
-        f"{meta['shared']}. torch {meta['torch']}, transformers {meta['transformers']}, setfit {meta['setfit']}.", "",
+        f"{meta['shared']} (load average {meta['load_start']} at the start, {meta['load_end']} at the end; `uptime`'s 1, 5 and 15 minutes). torch {meta['torch']}, transformers {meta['transformers']}, setfit {meta['setfit']}.", "",
         "k = examples per class (the training set has 2k sentences); accuracy on all 872 SST-2 validation sentences, "
         "mean ± standard deviation (min–max) over seeds; times in seconds, mean per run (train: loading/copying the model, "
         "fine-tuning, the head; predict: embedding and classifying the 872 sentences); speed = setfit's train+predict "
@@ -121,11 +114,19 @@ def main():
     p.add_argument('--shared', default='the CPU was shared with other engineers\' jobs during the run',
                    help='how loaded the machine was, for the results file')
     p.add_argument('--out', default=str(ROOT/'bench'/'results'/'fewshot'), help='writes OUT.json and OUT.md')
+    p.add_argument('--report-only', action='store_true', help='rewrite OUT.md from OUT.json, measuring nothing')
     a = p.parse_args()
+    if a.report_only:
+        res = json.loads(Path(a.out).with_suffix('.json').read_text())
+        runs = res['runs']
+        summary = summarize([r if r['seed'] is not None else {**r, 'seed': 0} for r in runs])
+        Path(a.out).with_suffix('.md').write_text(to_markdown(summary, runs, res['meta']))
+        return
     torch.set_num_threads(a.threads)
     warnings.filterwarnings('ignore'); logging.disable(logging.WARNING)
     import setfit, transformers
     train, valid = read_table(DATA/'train.tsv'), read_table(DATA/'validation.tsv')
+    load_start = ', '.join(f'{x:.1f}' for x in os.getloadavg())
     base = load_encoder('minilm')
     runs, cache = [], tempfile.TemporaryDirectory()
     if 'fastbridge-describe' in a.methods:
@@ -151,8 +152,9 @@ def main():
             out.parent.mkdir(parents=True, exist_ok=True)
             meta = dict(date=time.strftime('%Y-%m-%d'), command='nice -n 10 python bench/fewshot.py ' + ' '.join(
                             f"--{n} {' '.join(map(str, v)) if isinstance(v, list) else v}" for n, v in
-                            [('ks', a.ks), ('seeds', a.seeds)]),
-                        cpu=cpu_name(), threads=a.threads, shared=a.shared, torch=torch.__version__,
+                            [('ks', a.ks), ('seeds', a.seeds), ('threads', a.threads)]),
+                        cpu=cpu_description(), threads=a.threads, shared=a.shared, load_start=load_start,
+                        load_end=', '.join(f'{x:.1f}' for x in os.getloadavg()), torch=torch.__version__,
                         transformers=transformers.__version__, setfit=setfit.__version__)
             out.with_suffix('.json').write_text(json.dumps(dict(meta=meta, runs=runs), indent=1))
             summary = summarize([r if r['seed'] is not None else {**r, 'seed': 0} for r in runs])

@@ -1,16 +1,9 @@
 "How much one scored entry can reveal on the SST-2 public leaderboard, before (exact accuracy, F1 and MCC) and after (the ranking metric rounded to the rules' public_precision). Writes bench/results/probe_bits.md."
-import argparse, math, os, platform, re, time
+import argparse, math, os, time
 from pathlib import Path
 from fastbridge.competition.rules import find_competition
+from fastbridge.machine import cpu_description
 from fastbridge.competition.scoring import _exact_displays, display_bits, flip_visibility
-
-def cpu() -> str:
-    "The CPU model, its avx2/avx512_bf16 flags, and the load (the machine may be shared)."
-    try: info = open('/proc/cpuinfo').read()
-    except OSError: return platform.machine()
-    model = (re.search(r'model name\s*:\s*(.*)', info) or [None, platform.machine()])[1]
-    flags = set((re.search(r'flags\s*:\s*(.*)', info) or [None, ''])[1].split())
-    return f"{model} ({', '.join(f for f in ('avx2', 'avx512_bf16') if f in flags) or 'no avx2'}; {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})"
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__)
@@ -25,7 +18,7 @@ if __name__ == '__main__':
     md = [f"# Bits a probe reveals (public part of {a.n} sentences)", '',
           '| public board shows | different displays | bits per scored entry (max) | one-prediction flips that show |', '|---|---:|---:|---:|',
           *[f"| {' | '.join(r)} |" for r in rows], '',
-          f"`python bench/probe_bits.py --n {a.n}`; exact enumeration of every confusion matrix took {dt:.0f} s on {cpu()}."]
+          f"`python bench/probe_bits.py --n {a.n}`; exact enumeration of every confusion matrix took {dt:.0f} s on {cpu_description()}, load {os.getloadavg()[0]:.1f}."]
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text('\n'.join(md) + '\n')
     print('\n'.join(md))

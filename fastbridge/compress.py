@@ -26,7 +26,7 @@ from .machine import cpu_description, load_average
 
 # %% auto #0
 __all__ = ['PREDICTOR_FILE', 'ONNX_INSTALL', 'TextPredictor', 'read_predictor_metadata', 'quantize_dynamic_int8', 'is_quantized',
-           'TorchPredictor', 'export_onnx', 'OnnxPredictor', 'load_predictor', 'probabilities_of',
+           'int8_weight_scheme', 'TorchPredictor', 'export_onnx', 'OnnxPredictor', 'load_predictor', 'probabilities_of',
            'compare_predictions', 'encoder_layers', 'student_layer_ids', 'shrink_encoder', 'distillation_loss',
            'KnowledgeDistillation', 'distill_learner', 'weights_mib', 'time_latency', 'time_throughput',
            'measure_predictors', 'describe_measurements', 'plot_accuracy_latency']
@@ -140,18 +140,32 @@ def _check_tokenizer(tok, meta, path, given=False):
                          "(leave out `tokenizer=`), or export the model again with the tokenizer it was trained with.")
 
 # %% ../nbs/18_compress.ipynb #ff5870de
-def quantize_dynamic_int8(model:nn.Module # a float32 model (it is not changed)
+def quantize_dynamic_int8(model:nn.Module, # a float32 model (it is not changed)
+                          per_channel:bool=True # one weight scale per output row; False: one per matrix (torch's default)
                          ) -> nn.Module:
     "A copy of `model` whose `nn.Linear` layers hold int8 weights and quantize their inputs on the fly (CPU only)."
     if any(p.device.type != 'cpu' for p in model.parameters()):
         raise ValueError("Dynamic int8 quantization runs on the CPU only: move the model first (`model.cpu()`).")
+    from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig
+    qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
     with warnings.catch_warnings():  # torch.ao.quantization warns it moves to torchao; it is what torch 2.14 ships
         warnings.simplefilter('ignore', DeprecationWarning); warnings.simplefilter('ignore', UserWarning)
-        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {nn.Linear}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {nn.Linear: qconfig}, dtype=torch.qint8)
+
+def _quantized_linears(model:nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if type(m).__module__.startswith('torch.ao.nn.quantized')]
 
 def is_quantized(model:nn.Module) -> bool:
     "True when `model` holds dynamically quantized int8 `Linear` layers."
-    return any(type(m).__module__.startswith('torch.ao.nn.quantized') for m in model.modules())
+    return bool(_quantized_linears(model))
+
+def int8_weight_scheme(model:nn.Module # a model made by `quantize_dynamic_int8`
+                      ) -> str: # 'per-channel' or 'per-tensor'
+    "How the int8 weights of a quantized model are scaled: one scale per output row or one per matrix."
+    qs = {m.weight().qscheme() for m in _quantized_linears(model) if hasattr(m, 'weight')}
+    if not qs: raise ValueError("The model holds no int8 `Linear` layers: quantize it first (`quantize_dynamic_int8`).")
+    return 'per-channel' if qs <= {torch.per_channel_affine, torch.per_channel_symmetric} else 'per-tensor'
+
 
 # %% ../nbs/18_compress.ipynb #df690ed6
 class TorchPredictor(TextPredictor):
@@ -177,11 +191,12 @@ class TorchPredictor(TextPredictor):
         "A predictor sharing `learn`'s model, tokenizer, labels and maximum length."
         return cls(learn.hf_model, learn.dls.tokenizer, list(learn.dls.vocab), getattr(learn.dls, 'max_length', 128), bs)
 
-    def quantize(self) -> TorchPredictor:
+    def quantize(self, per_channel:bool=True # one int8 weight scale per output row (see `quantize_dynamic_int8`)
+                ) -> TorchPredictor:
         "A new predictor with a dynamically quantized int8 copy of the model (`quantize_dynamic_int8`)."
         if self.precision == 'int8': raise ValueError("The model is quantized already.")
-        return TorchPredictor(quantize_dynamic_int8(self.model.cpu() if self.device.type == 'cpu' else copy.deepcopy(self.model).cpu()),
-                              self.tokenizer, self.labels, self.max_length, self.bs)
+        model = self.model.cpu() if self.device.type == 'cpu' else copy.deepcopy(self.model).cpu()
+        return TorchPredictor(quantize_dynamic_int8(model, per_channel), self.tokenizer, self.labels, self.max_length, self.bs)
 
     def _logits(self, input_ids, attention_mask):
         with torch.inference_mode():
@@ -197,7 +212,8 @@ class TorchPredictor(TextPredictor):
         if self.precision == 'int8':
             cfg.save_pretrained(path)
             torch.save(self.model.state_dict(), path/'model.int8.pt')
-            return _write_metadata(self, path, 'model.int8.pt', architecture=type(self.model).__name__)
+            return _write_metadata(self, path, 'model.int8.pt', architecture=type(self.model).__name__,
+                                   int8_weights=int8_weight_scheme(self.model))
         with quiet_transformers(): self.model.save_pretrained(path)  # no 'Writing model shards' progress bar
         cfg.save_pretrained(path)
         return _write_metadata(self, path, 'model.safetensors', architecture=type(self.model).__name__)
@@ -294,7 +310,8 @@ def load_predictor(path:str|Path, # a folder written by a predictor's `save` or 
         _check_tokenizer(tok, meta, path)
         if meta['precision'] == 'int8':
             cfg = AutoConfig.from_pretrained(path)
-            model = quantize_dynamic_int8(AutoModelForSequenceClassification.from_config(cfg))
+            scheme = meta.get('int8_weights', 'per-tensor')  # folders written before the scheme was recorded are per-tensor
+            model = quantize_dynamic_int8(AutoModelForSequenceClassification.from_config(cfg), per_channel=scheme == 'per-channel')
             with warnings.catch_warnings():  # loading quantized weights touches torch's deprecated TypedStorage; nothing to act on
                 warnings.filterwarnings('ignore', message='TypedStorage is deprecated', category=UserWarning)
                 model.load_state_dict(torch.load(path/meta['weights'], weights_only=True))

@@ -55,6 +55,9 @@ def test_int8_variants_stay_close_and_shrink(fp32, texts, tmp_path):
         assert p.precision == 'int8'
         probs = p.probs(texts)
         diff, agree = np.abs(probs - ref).max(), (probs.argmax(1) == ref.argmax(1))
+        print(f"{d.name}: max prob diff {diff:.3f}, agreement {agree.mean():.2%} (where float32 is sure: {agree[sure].mean():.2%} of {sure.sum()})")
+        # measured 2026-12-04 (per-channel torch int8): torch-int8 max diff 0.121, agreement 97.27% (100% of the 144 sure
+        # ones); onnx-int8 0.109, 95.45% (100% of 144)
         assert 0 < diff < 0.2, (d.name, diff)
         assert sure.sum() >= 20 and agree[sure].mean() >= 0.97, (d.name, sure.sum(), agree[sure].mean(), agree.mean())
         assert _size(d) < 0.7*_size(d32), (d.name, _size(d), _size(d32))  # int8 Linear weights (torch keeps float32 embeddings)
