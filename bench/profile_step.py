@@ -23,8 +23,10 @@ def _args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--train-n', type=int, default=2000, help="SST-2 training items to draw batches from")
     p.add_argument('--bs', type=int, default=32)
+    p.add_argument('--checkpoint', default='minilm', help="'tiny-bert' (a tiny random BERT) isolates the per-step overhead")
     p.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto')
     p.add_argument('--isa', choices=['native', 'avx2'], default='native', help="avx2: cap ATen, oneDNN and MKL at AVX2")
+    p.add_argument('--threads', type=int, default=0, help="torch threads (0: torch's default, one per core)")
     p.add_argument('--steps', type=int, default=8, help="steps per variant and round")
     p.add_argument('--rounds', type=int, default=3, help="round-robin rounds over the variants")
     p.add_argument('--variants', nargs='+', default=VARIANTS, choices=VARIANTS)
@@ -80,6 +82,7 @@ def _phases(marks):
 def child(a):
     warnings.filterwarnings('ignore')
     import torch
+    if a.threads: torch.set_num_threads(a.threads)
     from transformers import logging as hf_logging
     hf_logging.set_verbosity_error()
     from fastai.torch_core import set_seed
@@ -90,7 +93,7 @@ def child(a):
     set_seed(a.seed, reproducible=True)
     train, valid = load_sst2('train'), load_sst2('validation')
     train = train.iloc[random_subset(train.label, a.train_n/len(train), a.seed, stratify=True)].reset_index(drop=True)
-    tok, _, model = load_classifier('minilm', labels=SST2_CLASSES, seed=a.seed)
+    tok, _, model = load_classifier(a.checkpoint, labels=SST2_CLASSES, seed=a.seed)
     bf16 = bf16_is_fast() if a.bf16 == 'auto' else a.bf16 == 'on'
     dls = TextDataLoaders.from_df(train, tok, 'sentence', 'label', SST2_CLASSES, valid_df=valid.iloc[:64], bs=a.bs, cache_dir=False)
     clock = _Clock()
@@ -136,7 +139,8 @@ def child(a):
         elif v == 'loop-foreach': variants[v] = ('step', loop('foreach'))
         elif v == 'loop-forloop': variants[v] = ('step', loop('forloop'))
         elif v == 'loop-fused-zero': variants[v] = ('step', loop('fused', set_to_none=False))
-        elif v == 'loop-fused-1thread': variants[v] = ('step1', loop('fused'))
+        elif v == 'loop-fused-1thread':
+            if threads > 1: variants[v] = ('step1', loop('fused'))
         elif v == 'loop-fused-compile':
             hf = learn.hf_model
             try:
@@ -187,9 +191,9 @@ def child(a):
 def report(res, a, cmd, load_before, load_after):
     m = machine_info()
     fast = res['step_ms'].get('loop-fused')
-    lines = [f"# Where a training step goes ({'bf16 autocast' if res['bf16'] else 'float32'}, "
+    lines = [f"# Where a training step of {a.checkpoint} goes ({'bf16 autocast' if res['bf16'] else 'float32'}, "
              f"{'kernels capped at AVX2' if a.isa == 'avx2' else 'native kernels'})", '',
-             f"MiniLM (all-MiniLM-L6-v2), SST-2 batches of {a.bs} from {a.train_n:,} training items, length-bucketed "
+             f"{'MiniLM (all-MiniLM-L6-v2)' if a.checkpoint == 'minilm' else a.checkpoint}, SST-2 batches of {a.bs} from {a.train_n:,} training items, length-bucketed "
              f"(mean {res['mean_padded_tokens']:.0f} padded tokens per batch), fused AdamW; {res['threads']} torch threads, "
              f"ATen CPU capability {res['cpu_capability']}.", '',
              f"Machine: {m['cpu']}, {m['cores']} cores, flags {m['flags']}. Load average {load_before} before, "
@@ -197,7 +201,7 @@ def report(res, a, cmd, load_before, load_after):
              f"Reproduce: `{cmd}`", '',
              "## Step variants (median ms per step, interleaved rounds)", '',
              "| variant | ms/step | vs plain loop, fused AdamW |", "|---|---:|---:|"]
-    desc = {'fastai': 'fastbridge learner, fastai `fit` (all callbacks)', 'loop-fused': 'plain loop, fused AdamW',
+    desc = {'fastai': "fastbridge learner, fastai `fit` of `--steps` batches (all callbacks; includes each fit's set-up and cold first batch)", 'loop-fused': 'plain loop, fused AdamW',
             'loop-foreach': 'plain loop, for-each AdamW', 'loop-forloop': 'plain loop, per-parameter AdamW',
             'loop-fused-zero': 'plain loop, fused AdamW, `zero_grad(set_to_none=False)`',
             'loop-fused-1thread': 'plain loop, fused AdamW, 1 torch thread',
