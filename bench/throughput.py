@@ -40,6 +40,7 @@ def _args(argv=None):
     p.add_argument('--isa', choices=['native', 'avx2'], default='native', help="avx2: cap ATen, oneDNN and MKL at AVX2 (as on an AVX2-only CPU)")
     p.add_argument('--threads', type=int, default=0, help="torch threads (0: torch's default, one per core)")
     p.add_argument('--tag', default='', help="suffix of the result files")
+    p.add_argument('--parallel', action='store_true', help="run a seed's engines at the same time (on a shared machine they then see the same load; give each --threads 1)")
     p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44], help="one run per engine and seed (subset, head init, order)")
     p.add_argument('--out', default=str(HERE/'results'))
     p.add_argument('--engine', help=argparse.SUPPRESS)  # set in the child processes
@@ -232,24 +233,30 @@ def main(argv=None):
     if a.engine: return child(a)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     results, env = [], {**os.environ, 'HF_HUB_OFFLINE': '1', **(capped_env() if a.isa == 'avx2' else {})}
+    def start(e, seed):
+        print(f"== {e}, seed {seed}", flush=True)
+        cmd = [sys.executable, __file__, '--engine', e, '--seed', str(seed), '--train-n', str(a.train_n), '--epochs', str(a.epochs),
+               '--bs', str(a.bs), '--lr', str(a.lr), '--warmup', str(a.warmup), '--wd', str(a.wd),
+               '--max-length', str(a.max_length), '--bf16', a.bf16, '--threads', str(a.threads), '--out', str(out)]
+        return e, seed, os.getloadavg()[0], subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    def finish(e, seed, load, p):
+        stdout, stderr = p.communicate()
+        line = next((l for l in stdout.splitlines() if l.startswith('RESULT ')), None)
+        if p.returncode or line is None: sys.exit(f"{e} failed:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+        results.append({**json.loads(line[7:]), 'seed': seed, 'load_before': load, 'load_after': os.getloadavg()[0]}); print(json.dumps(results[-1]), flush=True)
     for i, seed in enumerate(a.seeds):
-        for e in (a.engines if i % 2 == 0 else a.engines[::-1]):  # alternate the order: a changing load hits every engine alike
-            print(f"== {e}, seed {seed}", flush=True)
-            load = os.getloadavg()[0]
-            cmd = [sys.executable, __file__, '--engine', e, '--seed', str(seed), '--train-n', str(a.train_n), '--epochs', str(a.epochs),
-                   '--bs', str(a.bs), '--lr', str(a.lr), '--warmup', str(a.warmup), '--wd', str(a.wd),
-                   '--max-length', str(a.max_length), '--bf16', a.bf16, '--threads', str(a.threads), '--out', str(out)]
-            p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            line = next((l for l in p.stdout.splitlines() if l.startswith('RESULT ')), None)
-            if p.returncode or line is None: sys.exit(f"{e} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
-            results.append({**json.loads(line[7:]), 'seed': seed, 'load_before': load, 'load_after': os.getloadavg()[0]}); print(json.dumps(results[-1]), flush=True)
+        order = a.engines if i % 2 == 0 else a.engines[::-1]  # alternate the order: a changing load hits every engine alike
+        if a.parallel:
+            for run in [start(e, seed) for e in order]: finish(*run)
+        else:
+            for e in order: finish(*start(e, seed))
     summary = summarize(results)
     setup = (f"SST-2, {a.train_n:,} training items (a stratified random subset per seed, the same for every engine), "
              f"{a.epochs} epoch(s), batch size {a.bs}, AdamW (fused) lr {a.lr} with {a.warmup:.0%} linear warm-up then "
              f"linear decay, weight decay {a.wd}, bf16 autocast {'on' if results[0]['bf16'] else 'off'}, "
              f"{results[0]['threads']} torch threads, ATen CPU capability {results[0]['cpu_capability']}"
              f"{' (ATen, oneDNN and MKL capped at AVX2)' if a.isa == 'avx2' else ''}, "
-             f"seeds {', '.join(map(str, a.seeds))}; accuracy on all 872 validation sentences")
+             f"seeds {', '.join(map(str, a.seeds))}{'; the engines of a seed ran at the same time' if a.parallel else ''}; accuracy on all 872 validation sentences")
     m = machine_info()
     loads = ', '.join(f"{r['engine']} {r['load_before']:.1f}-{r['load_after']:.1f}" for r in results)
     cmd = ('python bench/throughput.py ' + ' '.join(sys.argv[1:] if argv is None else argv)).strip()
