@@ -201,7 +201,7 @@ def report(res, a, cmd, load_before, load_after):
              f"Reproduce: `{cmd}`", '',
              "## Step variants (median ms per step, interleaved rounds)", '',
              "| variant | ms/step | vs plain loop, fused AdamW |", "|---|---:|---:|"]
-    desc = {'fastai': "fastbridge learner, fastai `fit` of `--steps` batches (all callbacks; includes each fit's set-up and cold first batch)", 'loop-fused': 'plain loop, fused AdamW',
+    desc = {'fastai': "fastbridge learner, fastai `fit` of `--steps` batches (all callbacks; each fit starts with the batch holding the longest item)", 'loop-fused': 'plain loop, fused AdamW',
             'loop-foreach': 'plain loop, for-each AdamW', 'loop-forloop': 'plain loop, per-parameter AdamW',
             'loop-fused-zero': 'plain loop, fused AdamW, `zero_grad(set_to_none=False)`',
             'loop-fused-1thread': 'plain loop, fused AdamW, 1 torch thread',
