@@ -14,7 +14,7 @@ NB_DIRS := nbs course competitions
 NB_TEST_DIRS := nbs competitions
 RUN_DIR ?= runs/sst2-minilm
 
-.PHONY: all setup main test test-fast export readme docs lessons bench bench-lm bench-behaviour bench-compress bench-fewshot
+.PHONY: all setup main test test-fast export readme docs lessons bench bench-lm bench-behaviour bench-compress bench-fewshot bench-speed
 all: main
 
 # torch and torchvision go first, pinned to the builds we test with (pip takes them from the local disk
@@ -100,3 +100,13 @@ bench-compress: $(STAMP)
 bench-fewshot: $(STAMP)
 	$(BIN)/python -m pip install -q $$(sed -n 's/^bench_requirements *= *//p' settings.ini)
 	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/fewshot.py
+
+# Issue 13: where a CPU training step goes (native, and float32 capped at AVX2), fastbridge vs the Trainer with
+# group_by_length in both settings, and the time to 90% SST-2 validation accuracy (results in bench/results/)
+bench-speed: $(STAMP)
+	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/profile_step.py --tag bf16
+	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/profile_step.py --isa avx2 --bf16 off --tag avx2
+	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/throughput.py --engines fastbridge trainer-grouped --tag bf16
+	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/throughput.py --engines fastbridge trainer-grouped --isa avx2 --bf16 off --tag avx2
+	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/time_to_accuracy.py --tag bf16
+	HF_HUB_OFFLINE=1 nice -n 10 $(BIN)/python bench/time_to_accuracy.py --isa avx2 --bf16 off --full-schedule --tag avx2

@@ -21,6 +21,8 @@ import argparse, json, os, platform, resource, subprocess, sys, time, warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from machine import capped_env, machine_info  # noqa: E402
 ENGINES = ['fastbridge', 'trainer', 'trainer-grouped', 'torch']
 
 
@@ -35,6 +37,10 @@ def _args(argv=None):
     p.add_argument('--wd', type=float, default=0.01)
     p.add_argument('--max-length', type=int, default=128)
     p.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto')
+    p.add_argument('--isa', choices=['native', 'avx2'], default='native', help="avx2: cap ATen, oneDNN and MKL at AVX2 (as on an AVX2-only CPU)")
+    p.add_argument('--threads', type=int, default=0, help="torch threads (0: torch's default, one per core)")
+    p.add_argument('--tag', default='', help="suffix of the result files")
+    p.add_argument('--parallel', action='store_true', help="run a seed's engines at the same time (on a shared machine they then see the same load; give each --threads 1)")
     p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44], help="one run per engine and seed (subset, head init, order)")
     p.add_argument('--out', default=str(HERE/'results'))
     p.add_argument('--engine', help=argparse.SUPPRESS)  # set in the child processes
@@ -80,7 +86,7 @@ class _CountingCollator:
 
 # ---------------------------------------------------------------- the engines
 def run_fastbridge(a, train, valid, tok, model, bf16):
-    from fastai.callback.core import Callback
+    from fastai.callback.core import Callback, CancelValidException
     from fastai.callback.schedule import ParamScheduler
     from fastai.torch_core import set_seed
     from fastbridge.data import TextDataLoaders
@@ -97,8 +103,11 @@ def run_fastbridge(a, train, valid, tok, model, bf16):
         def before_batch(self):
             if self.training:
                 CountTokens.padded += self.xb[0]['input_ids'].numel(); CountTokens.samples += len(self.yb[0])
+    class NoValidation(Callback):  # the Trainer runs with eval_strategy='no': both predict the validation set after training
+        def before_validate(self): raise CancelValidException()
     t = time.perf_counter()
-    learn.fit(a.epochs, lr=a.lr, cbs=[ParamScheduler({'lr': lambda pos: a.lr*sched(pos*n_steps)}), CountTokens()])
+    with learn.no_bar():  # as the Trainer's disable_tqdm
+        learn.fit(a.epochs, lr=a.lr, cbs=[ParamScheduler({'lr': lambda pos: a.lr*sched(pos*n_steps)}), CountTokens(), NoValidation()])
     secs = time.perf_counter() - t
     padded = CountTokens.padded
     probs, targs = learn.get_preds(ds_idx=1)
@@ -127,7 +136,7 @@ def run_trainer(a, train, valid, tok, model, bf16, grouped=False):
                              per_device_eval_batch_size=2*a.bs, num_train_epochs=a.epochs, bf16=bf16,
                              use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, dataloader_drop_last=False,
                              report_to='none', save_strategy='no', eval_strategy='no', logging_strategy='no',
-                             seed=a.seed, disable_tqdm=True,
+                             seed=a.seed, disable_tqdm=True, max_grad_norm=0.0,  # no clipping: the same update as the others
                              train_sampling_strategy='group_by_length' if grouped else 'random')
     trainer = Trainer(model=model, args=args, train_dataset=tr, data_collator=collate, optimizers=(opt, sched))
     t = time.perf_counter()
@@ -173,11 +182,13 @@ def run_torch(a, train, valid, tok, model, bf16):
 
 def child(a):
     import torch
+    if a.threads: torch.set_num_threads(a.threads)
     train, valid, tok, model, bf16 = _setup(a)
     fn = {'fastbridge': run_fastbridge, 'trainer': run_trainer, 'torch': run_torch,
           'trainer-grouped': lambda *o: run_trainer(*o, grouped=True)}[a.engine]
     res = fn(a, train, valid, tok, model, bf16)
     res.update(engine=a.engine, bf16=bf16, peak_mem_mb=_peak_mem_mb(), threads=torch.get_num_threads(),
+               cpu_capability=torch.backends.cpu.get_cpu_capability(),
                samples_per_s=res['samples']/res['train_seconds'], padded_tokens_per_s=res['padded_tokens']/res['train_seconds'])
     print('RESULT ' + json.dumps(res), flush=True)
 
@@ -195,22 +206,25 @@ def summarize(results, base='trainer'):
                        padded_tokens=st.mean(r['padded_tokens'] for r in rs), valid_accuracy=st.mean(accs),
                        acc_min=min(accs), acc_max=max(accs), peak_mem_mb=max(r['peak_mem_mb'] for r in rs),
                        train_seconds=st.mean(r['train_seconds'] for r in rs))
-    ref = rows.get(base)
+    ref, grouped = rows.get(base), rows.get('trainer-grouped')
     for r in rows.values():
         r['speedup'] = r['samples_per_s']/ref['samples_per_s'] if ref else None
         r['acc_delta_pt'] = 100*(r['valid_accuracy'] - ref['valid_accuracy']) if ref else None
+        r['speedup_vs_grouped'] = r['samples_per_s']/grouped['samples_per_s'] if grouped else None
+        r['acc_delta_vs_grouped_pt'] = 100*(r['valid_accuracy'] - grouped['valid_accuracy']) if grouped else None
     return list(rows.values())
 
 
 def table(summary):
-    rows = ["| engine | samples/s | padded tokens/s | padded tokens (all training) | valid accuracy, mean (min–max) | peak memory (MiB) | train time (s) | samples/s vs Trainer | accuracy vs Trainer (pt) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| engine | samples/s | padded tokens/s | padded tokens (all training) | valid accuracy, mean (min–max) | peak memory (MiB) | train time (s) | samples/s vs Trainer | accuracy vs Trainer (pt) | samples/s vs Trainer grouped | accuracy vs Trainer grouped (pt) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in summary:
         ratio = f"{r['speedup']:.2f}x" if r['speedup'] else '-'
         dacc = f"{r['acc_delta_pt']:+.2f}" if r['acc_delta_pt'] is not None else '-'
+        g = (f"{r['speedup_vs_grouped']:.2f}x | {r['acc_delta_vs_grouped_pt']:+.2f}" if r.get('speedup_vs_grouped') else '- | -')
         rows.append(f"| {r['engine']} | {r['samples_per_s']:.1f} | {r['padded_tokens_per_s']:,.0f} | {r['padded_tokens']:,.0f} | "
                     f"{100*r['valid_accuracy']:.2f}% ({100*r['acc_min']:.2f}–{100*r['acc_max']:.2f}) | {r['peak_mem_mb']:,.0f} | "
-                    f"{r['train_seconds']:.0f} | {ratio} | {dacc} |")
+                    f"{r['train_seconds']:.0f} | {ratio} | {dacc} | {g} |")
     return '\n'.join(rows)
 
 
@@ -218,26 +232,39 @@ def main(argv=None):
     a = _args(argv)
     if a.engine: return child(a)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    results = []
-    for seed in a.seeds:
-        for e in a.engines:
-            print(f"== {e}, seed {seed}", flush=True)
-            cmd = [sys.executable, __file__, '--engine', e, '--seed', str(seed), '--train-n', str(a.train_n), '--epochs', str(a.epochs),
-                   '--bs', str(a.bs), '--lr', str(a.lr), '--warmup', str(a.warmup), '--wd', str(a.wd),
-                   '--max-length', str(a.max_length), '--bf16', a.bf16, '--out', str(out)]
-            p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
-            line = next((l for l in p.stdout.splitlines() if l.startswith('RESULT ')), None)
-            if p.returncode or line is None: sys.exit(f"{e} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
-            results.append({**json.loads(line[7:]), 'seed': seed}); print(json.dumps(results[-1]), flush=True)
+    results, env = [], {**os.environ, 'HF_HUB_OFFLINE': '1', **(capped_env() if a.isa == 'avx2' else {})}
+    def start(e, seed):
+        print(f"== {e}, seed {seed}", flush=True)
+        cmd = [sys.executable, __file__, '--engine', e, '--seed', str(seed), '--train-n', str(a.train_n), '--epochs', str(a.epochs),
+               '--bs', str(a.bs), '--lr', str(a.lr), '--warmup', str(a.warmup), '--wd', str(a.wd),
+               '--max-length', str(a.max_length), '--bf16', a.bf16, '--threads', str(a.threads), '--out', str(out)]
+        return e, seed, os.getloadavg()[0], subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    def finish(e, seed, load, p):
+        stdout, stderr = p.communicate()
+        line = next((l for l in stdout.splitlines() if l.startswith('RESULT ')), None)
+        if p.returncode or line is None: sys.exit(f"{e} failed:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+        results.append({**json.loads(line[7:]), 'seed': seed, 'load_before': load, 'load_after': os.getloadavg()[0]}); print(json.dumps(results[-1]), flush=True)
+    for i, seed in enumerate(a.seeds):
+        order = a.engines if i % 2 == 0 else a.engines[::-1]  # alternate the order: a changing load hits every engine alike
+        if a.parallel:
+            for run in [start(e, seed) for e in order]: finish(*run)
+        else:
+            for e in order: finish(*start(e, seed))
     summary = summarize(results)
     setup = (f"SST-2, {a.train_n:,} training items (a stratified random subset per seed, the same for every engine), "
              f"{a.epochs} epoch(s), batch size {a.bs}, AdamW (fused) lr {a.lr} with {a.warmup:.0%} linear warm-up then "
              f"linear decay, weight decay {a.wd}, bf16 autocast {'on' if results[0]['bf16'] else 'off'}, "
-             f"{results[0]['threads']} torch threads on {os.cpu_count()} cores ({platform.machine()}), "
-             f"seeds {', '.join(map(str, a.seeds))}; accuracy on all 872 validation sentences")
-    md = f"{setup}\n\n{table(summary)}\n"
-    (out/'throughput.md').write_text(md)
-    (out/'throughput.json').write_text(json.dumps(dict(args=vars(a), summary=summary, runs=results), indent=2))
+             f"{results[0]['threads']} torch threads, ATen CPU capability {results[0]['cpu_capability']}"
+             f"{' (ATen, oneDNN and MKL capped at AVX2)' if a.isa == 'avx2' else ''}, "
+             f"seeds {', '.join(map(str, a.seeds))}{'; the engines of a seed ran at the same time' if a.parallel else ''}; accuracy on all 872 validation sentences")
+    m = machine_info()
+    loads = ', '.join(f"{r['engine']} {r['load_before']:.1f}-{r['load_after']:.1f}" for r in results)
+    cmd = ('python bench/throughput.py ' + ' '.join(sys.argv[1:] if argv is None else argv)).strip()
+    md = (f"{setup}\n\nMachine: {m['cpu']}, {m['cores']} cores, flags {m['flags']}. Load average before-after each run: "
+          f"{loads}.\n\nReproduce: `{cmd}`\n\n{table(summary)}\n")
+    name = 'throughput' + (f"_{a.tag}" if a.tag else '')
+    (out/f'{name}.md').write_text(md)
+    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=m, summary=summary, runs=results), indent=2))
     print('\n' + md)
 
 

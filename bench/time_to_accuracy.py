@@ -1,0 +1,251 @@
+"""Time to accuracy on SST-2: wall time until the validation accuracy first reaches a target (90.0% by default),
+fastbridge's recipe (the README main job's: `train_sst2`'s defaults) against the Hugging Face `Trainer`'s.
+
+Both train the packaged MiniLM (same head initialisation) on SST-2's training split and evaluate all 872
+validation sentences every `--eval-every` training items (and at the end), with the same evaluation code on the
+same length-sorted validation batches. **Evaluation time is excluded for both**: the training clock stops while the
+model is evaluated (fastai's own end-of-epoch validation is skipped: these evaluations replace it). A run stops when it
+reaches the target (`--full-schedule` to train to the end anyway) or after `--max-minutes` of training.
+
+- fastbridge: `sst2_dataloaders` + `text_classifier_learner` + `fit_one_cycle(epochs, slice(lr/lr_ratio, lr))`,
+  the settings of `fastbridge.sst2.train_sst2` (what `fastbridge-sst2 train` runs) unless overridden with `--fb-*`;
+- trainer: `Trainer` with `train_sampling_strategy='group_by_length'`, `DataCollatorWithPadding`, its default fused
+  AdamW, linear warm-up then linear decay, gradient clipping at 1.0 (its default), settings `--tr-*`.
+
+    python bench/time_to_accuracy.py                             # both engines, full training split, one after the other
+    python bench/time_to_accuracy.py --isa avx2 --bf16 off       # as on an AVX2-only CPU (float32, kernels capped at AVX2)
+    python bench/time_to_accuracy.py --train-n 4000 --target 0.8 --eval-every 1000   # a quick look
+"""
+from __future__ import annotations
+import argparse, inspect, json, os, subprocess, sys, time, warnings
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from machine import capped_env, machine_info  # noqa: E402
+
+ENGINES = ['fastbridge', 'trainer']
+
+
+def _main_job_defaults() -> dict:
+    "The recipe `fastbridge-sst2 train` runs: `train_sst2`'s defaults."
+    from fastbridge.sst2 import train_sst2
+    return {k: v.default for k, v in inspect.signature(train_sst2).parameters.items()}
+
+
+def _args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--engines', nargs='+', default=ENGINES, choices=ENGINES)
+    p.add_argument('--target', type=float, default=0.90, help="validation accuracy to reach")
+    p.add_argument('--eval-every', type=int, default=6400, help="training items between evaluations")
+    p.add_argument('--train-n', type=int, default=0, help="training items (stratified random subset); 0: all 67,349")
+    p.add_argument('--full-schedule', action='store_true', help="keep training after the target is reached")
+    p.add_argument('--max-minutes', type=float, default=0, help="stop a run after this much training time (0: no limit)")
+    p.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto')
+    p.add_argument('--isa', choices=['native', 'avx2'], default='native', help="avx2: cap ATen, oneDNN and MKL at AVX2")
+    p.add_argument('--threads', type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument('--parallel', action='store_true', help="run the engines at the same time (a shared machine: both see the same load)")
+    p.add_argument('--seed', type=int, default=42)
+    g = p.add_argument_group('fastbridge recipe (default: the main job, train_sst2)')
+    g.add_argument('--fb-epochs', type=int); g.add_argument('--fb-lr', type=float); g.add_argument('--fb-lr-ratio', type=float)
+    g.add_argument('--fb-bs', type=int); g.add_argument('--fb-max-length', type=int)
+    g = p.add_argument_group('Trainer recipe')
+    g.add_argument('--tr-epochs', type=float, default=2); g.add_argument('--tr-lr', type=float, default=1e-4)
+    g.add_argument('--tr-warmup', type=float, default=0.1, help="fraction of steps of linear warm-up")
+    g.add_argument('--tr-bs', type=int, default=32); g.add_argument('--tr-wd', type=float, default=0.01)
+    g.add_argument('--tr-max-length', type=int, default=128)
+    p.add_argument('--tag', default='', help="suffix of the result files")
+    p.add_argument('--out', default=str(HERE/'results'))
+    p.add_argument('--engine', help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def _fb_recipe(a) -> dict:
+    d = _main_job_defaults()
+    return dict(epochs=a.fb_epochs or d['epochs'], lr=a.fb_lr or d['lr'], lr_ratio=a.fb_lr_ratio or d['lr_ratio'],
+                bs=a.fb_bs or d['bs'], max_length=a.fb_max_length or d.get('max_length', 128))
+
+
+def _valid_batches(valid, tok, max_length, bs=64):
+    "The validation sentences, tokenized, sorted by length and padded per batch: what both engines are evaluated on."
+    import torch
+    ids = tok(valid.sentence.tolist(), truncation=True, max_length=max_length)['input_ids']
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    res = []
+    for s in range(0, len(order), bs):
+        idx = order[s:s+bs]; n = max(len(ids[i]) for i in idx)
+        x = torch.full((len(idx), n), tok.pad_token_id, dtype=torch.long); m = torch.zeros_like(x)
+        for r, i in enumerate(idx): x[r, :len(ids[i])] = torch.tensor(ids[i]); m[r, :len(ids[i])] = 1
+        res.append((x, m, torch.tensor(valid.label.values[idx])))
+    return res
+
+
+class _Curve:
+    "Training clock that stops during evaluations, and the accuracy curve."
+    def __init__(self, a, batches, bf16):
+        self.a, self.batches, self.bf16, self.points = a, batches, bf16, []
+        self.t0 = self.paused = None; self.next_eval = a.eval_every; self.reached = None
+    def start(self): self.t0, self.paused = time.perf_counter(), 0.0
+    def train_seconds(self): return time.perf_counter() - self.t0 - self.paused
+    def evaluate(self, model, seen, step) -> bool:
+        "Record the accuracy after `seen` training items; True when training should stop."
+        import torch
+        t, secs = time.perf_counter(), self.train_seconds()
+        was_training = model.training; model.eval(); correct = 0
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.bf16):
+            for x, m, y in self.batches: correct += int((model(input_ids=x, attention_mask=m).logits.argmax(-1) == y).sum())
+        model.train(was_training)
+        acc = correct/sum(len(b[2]) for b in self.batches)
+        self.points.append(dict(items=seen, step=step, train_seconds=secs, valid_accuracy=acc))
+        print(f"  {self.a.engine}: {seen:,} items, step {step}, {secs/60:.1f} min of training: {acc:.2%}", file=sys.stderr, flush=True)
+        if self.reached is None and acc >= self.a.target: self.reached = self.points[-1]
+        self.paused += time.perf_counter() - t
+        while self.next_eval <= seen: self.next_eval += self.a.eval_every
+        over_time = self.a.max_minutes and secs >= 60*self.a.max_minutes
+        return bool(over_time or (self.reached and not self.a.full_schedule))
+
+
+def _data(a):
+    from fastbridge.data import random_subset
+    from fastbridge.sst2 import load_sst2
+    train, valid = load_sst2('train'), load_sst2('validation')
+    if a.train_n: train = train.iloc[random_subset(train.label, a.train_n/len(train), a.seed, stratify=True)].reset_index(drop=True)
+    return train, valid
+
+
+def run_fastbridge(a, bf16):
+    from fastai.callback.core import Callback, CancelFitException, CancelValidException
+    from fastai.torch_core import set_seed
+    from fastbridge.learner import text_classifier_learner
+    from fastbridge.sst2 import SST2_CLASSES
+    from fastbridge.data import TextDataLoaders
+    r = _fb_recipe(a)
+    set_seed(a.seed, reproducible=True)
+    train, valid = _data(a)
+    dls = TextDataLoaders.from_df(train, None, 'sentence', 'label', SST2_CLASSES, valid_df=valid, bs=r['bs'],
+                                  max_length=r['max_length'], checkpoint='minilm')
+    learn = text_classifier_learner(dls, bf16=bf16, seed=a.seed)
+    curve = _Curve(a, _valid_batches(valid, dls.tokenizer, r['max_length']), bf16)
+    n_total = len(dls.train)*r['epochs']
+    class EvalEvery(Callback):
+        order = 100  # after the recorder and the scheduler
+        def before_fit(self): self.seen = self.steps = 0; curve.start()
+        def before_validate(self): raise CancelValidException()  # replaced by the evaluations below
+        def after_batch(self):
+            if not self.training: return
+            self.seen += len(self.yb[0]); self.steps += 1
+            if self.seen >= curve.next_eval or self.steps == n_total:
+                if curve.evaluate(self.learn.hf_model, self.seen, self.steps): raise CancelFitException()
+    lr_max = slice(r['lr']/r['lr_ratio'], r['lr']) if r['lr_ratio'] != 1 else r['lr']
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(r['epochs'], lr_max, cbs=[EvalEvery()])
+    return dict(recipe=r, n_train=len(dls.train_ds), curve=curve.points, reached=curve.reached)
+
+
+def run_trainer(a, bf16):
+    import torch
+    from transformers import Trainer, TrainingArguments, DataCollatorWithPadding, TrainerCallback
+    from fastbridge.hub import load_classifier
+    from fastbridge.sst2 import SST2_CLASSES
+    from datasets import Dataset
+    train, valid = _data(a)
+    tok, _, model = load_classifier('minilm', labels=SST2_CLASSES, seed=a.seed)
+    tr = Dataset.from_dict({'input_ids': tok(train.sentence.tolist(), truncation=True, max_length=a.tr_max_length,
+                                             return_token_type_ids=False, return_attention_mask=False)['input_ids'],
+                            'labels': train.label.tolist()})
+    curve = _Curve(a, _valid_batches(valid, tok, a.tr_max_length), bf16)
+    n_total = int(-(-len(tr)//a.tr_bs)*a.tr_epochs)
+    class EvalEvery(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kw): curve.start()
+        def on_step_end(self, args, state, control, model=None, **kw):
+            seen = min(state.global_step*a.tr_bs, int(len(tr)*a.tr_epochs))
+            if seen >= curve.next_eval or state.global_step >= state.max_steps:
+                if curve.evaluate(model, seen, state.global_step): control.should_training_stop = True
+    args = TrainingArguments(output_dir=str(Path(a.out)/'_tta_trainer_tmp'), per_device_train_batch_size=a.tr_bs,
+                             num_train_epochs=a.tr_epochs, learning_rate=a.tr_lr, warmup_steps=a.tr_warmup,
+                             lr_scheduler_type='linear', weight_decay=a.tr_wd, bf16=bf16, use_cpu=not torch.cuda.is_available(),
+                             train_sampling_strategy='group_by_length', dataloader_num_workers=0, report_to='none',
+                             save_strategy='no', eval_strategy='no', logging_strategy='no', seed=a.seed, disable_tqdm=True)
+    trainer = Trainer(model=model, args=args, train_dataset=tr, data_collator=DataCollatorWithPadding(tok), callbacks=[EvalEvery()])
+    trainer.train()
+    recipe = dict(epochs=a.tr_epochs, lr=a.tr_lr, warmup=a.tr_warmup, bs=a.tr_bs, wd=a.tr_wd, max_length=a.tr_max_length,
+                  schedule='linear', group_by_length=True, max_grad_norm=args.max_grad_norm, optim=getattr(args.optim, 'value', str(args.optim)))
+    return dict(recipe=recipe, n_train=len(tr), n_steps=n_total, curve=curve.points, reached=curve.reached)
+
+
+def child(a):
+    warnings.filterwarnings('ignore')
+    import torch
+    from transformers import logging as hf_logging
+    hf_logging.set_verbosity_error()
+    from fastbridge.learner import bf16_is_fast
+    if a.threads: torch.set_num_threads(a.threads)
+    bf16 = bf16_is_fast() if a.bf16 == 'auto' else a.bf16 == 'on'
+    res = {'fastbridge': run_fastbridge, 'trainer': run_trainer}[a.engine](a, bf16)
+    res.update(engine=a.engine, bf16=bf16, threads=torch.get_num_threads(), cpu_capability=torch.backends.cpu.get_cpu_capability())
+    print('RESULT ' + json.dumps(res), flush=True)
+
+
+def _child_cmd(a, e):
+    skip = {'engines', 'engine', 'parallel', 'full_schedule'}
+    cmd = [sys.executable, __file__, '--engine', e] + (['--full-schedule'] if a.full_schedule else [])
+    for k, v in vars(a).items():
+        if k not in skip and v is not None: cmd += [f"--{k.replace('_', '-')}", str(v)]
+    return cmd
+
+
+def report(a, results, loads, cmd) -> str:
+    m = machine_info()
+    lines = [f"# Time to {a.target:.1%} SST-2 validation accuracy", '',
+             f"Machine: {m['cpu']}, {m['cores']} cores, flags {m['flags']}; "
+             f"{'kernels capped at AVX2 (ATen, oneDNN, MKL), ' if a.isa == 'avx2' else ''}"
+             f"bf16 autocast {'on' if results[0]['bf16'] else 'off'}, {results[0]['threads']} torch thread(s), "
+             f"ATen CPU capability {results[0]['cpu_capability']}; engines run {'at the same time' if a.parallel else 'one after the other'}; "
+             f"load average {loads[0]:.1f} at the start, {loads[1]:.1f} at the end.", '',
+             f"Evaluation on all 872 validation sentences every {a.eval_every:,} training items and at the end; "
+             "evaluation time is excluded for both engines (the training clock stops).", '',
+             f"Reproduce: `{cmd}`", '',
+             "| engine | recipe | training items | time to target (min) | items seen then | best accuracy (at min) | vs Trainer |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    tr = next((r for r in results if r['engine'] == 'trainer'), None)
+    for r in results:
+        rec = ', '.join(f"{k} {v}" for k, v in r['recipe'].items())
+        best = max(r['curve'], key=lambda p: p['valid_accuracy']) if r['curve'] else None
+        hit = r['reached']
+        ratio = (f"{hit['train_seconds']/tr['reached']['train_seconds']:.2f}x" if hit and tr and tr['reached'] else '-')
+        lines.append(f"| {r['engine']} | {rec} | {r['n_train']:,} | {hit['train_seconds']/60:.1f} | {hit['items']:,} | "
+                     if hit else f"| {r['engine']} | {rec} | {r['n_train']:,} | not reached | - | ")
+        lines[-1] += (f"{best['valid_accuracy']:.2%} ({best['train_seconds']/60:.1f}) | {ratio} |" if best else "- | - |")
+    lines += ['', "Curves (training minutes: validation accuracy):", '']
+    for r in results:
+        lines.append(f"- {r['engine']}: " + '; '.join(f"{p['train_seconds']/60:.1f}: {p['valid_accuracy']:.2%}" for p in r['curve']))
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None):
+    a = _args(argv)
+    if a.engine: return child(a)
+    argv = sys.argv[1:] if argv is None else argv
+    env = {**os.environ, 'HF_HUB_OFFLINE': '1', **(capped_env() if a.isa == 'avx2' else {})}
+    loads, results = [os.getloadavg()[0]], []
+    procs = []
+    for e in a.engines:
+        print(f"== {e}", flush=True)
+        p = subprocess.Popen(_child_cmd(a, e), stdout=subprocess.PIPE, text=True, env=env)  # progress on stderr
+        procs.append((e, p))
+        if not a.parallel: procs[-1] = (e, p, *p.communicate())
+    for o in procs:
+        e, p = o[:2]
+        out, err = o[2:] if len(o) > 2 else p.communicate()
+        line = next((l for l in out.splitlines() if l.startswith('RESULT ')), None)
+        if p.returncode or line is None: sys.exit(f"{e} failed:\n{out[-3000:]}")
+        results.append(json.loads(line[7:]))
+    loads.append(os.getloadavg()[0])
+    md = report(a, results, loads, ('python bench/time_to_accuracy.py ' + ' '.join(argv)).strip())
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    name = 'time_to_accuracy' + (f"_{a.tag}" if a.tag else '')
+    (out/f'{name}.md').write_text(md)
+    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=machine_info(), loads=loads, runs=results), indent=2))
+    print(md)
+
+
+if __name__ == '__main__': main()
