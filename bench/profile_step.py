@@ -9,12 +9,12 @@ Writes bench/results/profile_step[_<tag>].md and .json. Timings are medians over
 changing machine load hits every variant alike; compare the ratios within one run.
 """
 from __future__ import annotations
-import argparse, json, os, platform, statistics as st, subprocess, sys, time, warnings
+import argparse, json, os, statistics as st, subprocess, sys, time, warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from machine import capped_env, machine_info  # noqa: E402
+from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info  # noqa: E402
 
 VARIANTS = ['fastai', 'loop-fused', 'loop-foreach', 'loop-forloop', 'loop-fused-zero', 'loop-fused-1thread', 'loop-fused-compile']
 
@@ -189,14 +189,13 @@ def child(a):
 
 
 def report(res, a, cmd, load_before, load_after):
-    m = machine_info()
     fast = res['step_ms'].get('loop-fused')
     lines = [f"# Where a training step of {a.checkpoint} goes ({'bf16 autocast' if res['bf16'] else 'float32'}, "
              f"{'kernels capped at AVX2' if a.isa == 'avx2' else 'native kernels'})", '',
              f"{'MiniLM (all-MiniLM-L6-v2)' if a.checkpoint == 'minilm' else a.checkpoint}, SST-2 batches of {a.bs} from {a.train_n:,} training items, length-bucketed "
              f"(mean {res['mean_padded_tokens']:.0f} padded tokens per batch), fused AdamW; {res['threads']} torch threads, "
              f"ATen CPU capability {res['cpu_capability']}.", '',
-             f"Machine: {m['cpu']}, {m['cores']} cores, flags {m['flags']}. Load average {load_before} before, "
+             f"Machine: {cpu_description()}. Load average {load_before} before, "
              f"{load_after} after (the machine is shared: read ratios, not absolute times).", '',
              f"Reproduce: `{cmd}`", '',
              "## Step variants (median ms per step, interleaved rounds)", '',
@@ -223,7 +222,7 @@ def main(argv=None):
     if a.child: return child(a)
     argv = sys.argv[1:] if argv is None else argv
     cmd = 'python bench/profile_step.py ' + ' '.join(argv)
-    env = {**os.environ, 'HF_HUB_OFFLINE': '1', **(capped_env() if a.isa == 'avx2' else {})}
+    env = {**os.environ, 'HF_HUB_OFFLINE': '1', **(AVX2_CAP_ENV if a.isa == 'avx2' else {})}
     load_before = os.getloadavg()[0]
     p = subprocess.run([sys.executable, __file__, '--child', *argv], capture_output=True, text=True, env=env)
     line = next((l for l in p.stdout.splitlines() if l.startswith('RESULT ')), None)
@@ -233,7 +232,7 @@ def main(argv=None):
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     name = 'profile_step' + (f"_{a.tag}" if a.tag else '')
     (out/f'{name}.md').write_text(md)
-    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=machine_info(), result=res), indent=2))
+    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=cpu_info(), result=res), indent=2))
     print(md)
 
 

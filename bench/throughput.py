@@ -17,12 +17,12 @@ Each engine runs in its own process (so peak memory is its own) and the parent w
     python bench/throughput.py --train-n 2000 --engines fastbridge trainer   # a quick look
 """
 from __future__ import annotations
-import argparse, json, os, platform, resource, subprocess, sys, time, warnings
+import argparse, json, os, resource, subprocess, sys, time, warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from machine import capped_env, machine_info  # noqa: E402
+from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info  # noqa: E402
 ENGINES = ['fastbridge', 'trainer', 'trainer-grouped', 'torch']
 
 
@@ -232,7 +232,7 @@ def main(argv=None):
     a = _args(argv)
     if a.engine: return child(a)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    results, env = [], {**os.environ, 'HF_HUB_OFFLINE': '1', **(capped_env() if a.isa == 'avx2' else {})}
+    results, env = [], {**os.environ, 'HF_HUB_OFFLINE': '1', **(AVX2_CAP_ENV if a.isa == 'avx2' else {})}
     def start(e, seed):
         print(f"== {e}, seed {seed}", flush=True)
         cmd = [sys.executable, __file__, '--engine', e, '--seed', str(seed), '--train-n', str(a.train_n), '--epochs', str(a.epochs),
@@ -257,10 +257,10 @@ def main(argv=None):
              f"{results[0]['threads']} torch threads, ATen CPU capability {results[0]['cpu_capability']}"
              f"{' (ATen, oneDNN and MKL capped at AVX2)' if a.isa == 'avx2' else ''}, "
              f"seeds {', '.join(map(str, a.seeds))}{'; the engines of a seed ran at the same time' if a.parallel else ''}; accuracy on all 872 validation sentences")
-    m = machine_info()
+    m = cpu_info()
     loads = ', '.join(f"{r['engine']} {r['load_before']:.1f}-{r['load_after']:.1f}" for r in results)
     cmd = ('python bench/throughput.py ' + ' '.join(sys.argv[1:] if argv is None else argv)).strip()
-    md = (f"{setup}\n\nMachine: {m['cpu']}, {m['cores']} cores, flags {m['flags']}. Load average before-after each run: "
+    md = (f"{setup}\n\nMachine: {cpu_description()}. Load average before-after each run: "
           f"{loads}.\n\nReproduce: `{cmd}`\n\n{table(summary)}\n")
     name = 'throughput' + (f"_{a.tag}" if a.tag else '')
     (out/f'{name}.md').write_text(md)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from machine import capped_env, machine_info  # noqa: E402
+from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info  # noqa: E402
 
 ENGINES = ['fastbridge', 'trainer']
 
@@ -194,9 +194,8 @@ def _child_cmd(a, e):
 
 
 def report(a, results, loads, cmd) -> str:
-    m = machine_info()
     lines = [f"# Time to {a.target:.1%} SST-2 validation accuracy", '',
-             f"Machine: {m['cpu']}, {m['cores']} cores, flags {m['flags']}; "
+             f"Machine: {cpu_description()}; "
              f"{'kernels capped at AVX2 (ATen, oneDNN, MKL), ' if a.isa == 'avx2' else ''}"
              f"bf16 autocast {'on' if results[0]['bf16'] else 'off'}, {results[0]['threads']} torch thread(s), "
              f"ATen CPU capability {results[0]['cpu_capability']}; engines run {'at the same time' if a.parallel else 'one after the other'}; "
@@ -225,7 +224,7 @@ def main(argv=None):
     a = _args(argv)
     if a.engine: return child(a)
     argv = sys.argv[1:] if argv is None else argv
-    env = {**os.environ, 'HF_HUB_OFFLINE': '1', **(capped_env() if a.isa == 'avx2' else {})}
+    env = {**os.environ, 'HF_HUB_OFFLINE': '1', **(AVX2_CAP_ENV if a.isa == 'avx2' else {})}
     loads, results = [os.getloadavg()[0]], []
     procs = []
     for e in a.engines:
@@ -244,7 +243,7 @@ def main(argv=None):
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     name = 'time_to_accuracy' + (f"_{a.tag}" if a.tag else '')
     (out/f'{name}.md').write_text(md)
-    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=machine_info(), loads=loads, runs=results), indent=2))
+    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=cpu_info(), loads=loads, runs=results), indent=2))
     print(md)
 
 
