@@ -68,10 +68,10 @@ export: $(STAMP)
 
 # nbdev_readme needs Quarto, which cannot be installed offline here (PyPI's quarto-cli downloads it from GitHub);
 # nbconvert renders the same notebook, outputs included, to Markdown.
-# Outputs on stderr (library warnings and logs, with the paths of the machine that ran it) and live widgets (progress
-# bars) are left out, as on the website.
+# Outputs on stderr (library warnings and logs, with the paths of the machine that ran it), live widgets (progress
+# bars) and style sheets (fastprogress's; GitHub drops them) are left out, as on the website.
 readme: $(STAMP)
-	$(BIN)/python -c "import nbformat as f,sys; nb=f.read('nbs/index.ipynb',4); [c.update(outputs=[o for o in c.outputs if o.get('name')!='stderr' and 'application/vnd.jupyter.widget-view+json' not in o.get('data',{})]) for c in nb.cells if c.cell_type=='code']; f.write(nb,sys.stdout)" \
+	$(BIN)/python -c "import nbformat as f,sys; nb=f.read('nbs/index.ipynb',4); [c.update(outputs=[o for o in c.outputs if o.get('name')!='stderr' and 'application/vnd.jupyter.widget-view+json' not in o.get('data',{}) and not ''.join(o.get('data',{}).get('text/html','')).lstrip().startswith('<style')]) for c in nb.cells if c.cell_type=='code']; f.write(nb,sys.stdout)" \
 	  | $(BIN)/jupyter nbconvert --log-level WARN --stdin --to markdown --output-dir . --output README
 
 # Re-run every lesson top to bottom in a Jupyter kernel and save it with its outputs (commit them: they teach).
