@@ -261,6 +261,9 @@ def _myst_cells(nb, fm:dict, title:str|None):
         cells.insert(0, mk_cell(md, 'markdown'))
     nb.cells = cells
     nb.metadata.pop('widgets', None)  # no widget state on a static page (and no require.js from a CDN to render it)
+    # nbdev_clean drops language_info; without it code is highlighted as plain Python, and shell escapes (`!cmd`) and
+    # magics (`%pip`) in lessons fail to lex. IPython's lexer reads them as a notebook shows them.
+    nb.metadata['language_info'] = {'name': 'python', 'pygments_lexer': 'ipython3'}
 
 
 def process_notebook(src:str, dst:str, lenient:bool=False, title:str|None=None, links:dict|None=None) -> list[str]:
