@@ -19,7 +19,7 @@ from transformers import AutoConfig, AutoModel, PreTrainedModel, PreTrainedToken
 from .hub import DEFAULT_CHECKPOINT, TINY_CHECKPOINT, load_tokenizer, resolve_checkpoint, tiny_bert_config
 from .hub import load_pretrained  # the loader that turns Hub/offline failures into `CheckpointError`s
 from .data import check_texts, default_cache_dir, pad_collate, tokenize_texts, tokenizer_fingerprint
-from .learner import bf16_is_fast
+from .learner import precision_autocast, resolve_precision
 
 # %% auto #0
 __all__ = ['mean_pool', 'SentenceEncoder', 'load_encoder', 'Neighbours', 'EmbeddingIndex', 'DescriptionClassifier']
@@ -93,15 +93,16 @@ def _encode(self:SentenceEncoder,
             bs:int=64, # texts per batch (batches are formed from length-sorted texts)
             normalize:bool=False, # scale every vector to length 1 (then dot products are cosine similarities)
             progress:bool|None=None, # a progress bar; None: when there are more than 8 batches
-            bf16:bool|None=None, # bfloat16 autocast (vectors agree with float32 to about 1e-2); None: where the hardware computes it natively
+            precision:str='auto', # 'auto' (`resolve_precision`: bfloat16 where native, float16 on a T4-class GPU, else float32), 'bf16', 'fp16' or 'fp32'
+            bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32' (mixed-precision vectors agree with float32 to about 1e-2)
             cache_dir:str|Path|bool|None=False # a folder to cache vectors in; None for `default_cache_dir()`, False for none
            ) -> np.ndarray: # (len(texts), dim) float32 vectors, in the order of `texts`
     "Mean-pooled embeddings of `texts`, batched by length, returned in input order."
     texts = check_texts(texts)
-    if bf16 is None: bf16 = bf16_is_fast(self.model.device)
+    precision = resolve_precision(self.model.device, precision, bf16).precision
     path = None
     if cache_dir is not False:
-        key = hashlib.sha256(f"{self.fingerprint()}|{normalize}|{bf16}|{len(texts)}".encode())
+        key = hashlib.sha256(f"{self.fingerprint()}|{normalize}|{precision}|{len(texts)}".encode())
         for t in texts: key.update(t.encode('utf-8') + b'\0')
         path = Path(cache_dir or default_cache_dir())/'embeddings'/f"{key.hexdigest()}.npy"
         if path.exists(): return np.load(path)
@@ -113,7 +114,7 @@ def _encode(self:SentenceEncoder,
     was_training = self.model.training
     self.model.eval()
     try:
-        with torch.inference_mode(), torch.autocast(self.model.device.type, dtype=torch.bfloat16, enabled=bf16):
+        with torch.inference_mode(), precision_autocast(precision, self.model.device):
             for idx, x in batches:
                 v = self.forward(x).float()
                 out[idx] = (F.normalize(v, dim=-1) if normalize else v).cpu().numpy()

@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 
 from .data import DataError, check_columns, check_texts, encode_labels, pad_collate, tokenize_texts
 from .embeddings import SentenceEncoder, load_encoder
-from .learner import bf16_is_fast
+from .learner import precision_autocast, precision_grad_scaler, resolve_precision
 
 # %% auto #0
 __all__ = ['check_training_rows', 'sample_k_per_class', 'FewShotClassifier', 'logistic_head', 'fit_head', 'contrastive_pairs',
@@ -66,7 +66,7 @@ class FewShotClassifier:
                  head, # a fitted scikit-learn classifier with `predict_proba` (e.g. `LogisticRegression`)
                  classes:Sequence[str], # class names, in id order
                  normalize:bool=True, # whether the head was fitted on unit vectors
-                 **kwargs # passed to `SentenceEncoder.encode` (e.g. `bs`, `bf16`)
+                 **kwargs # passed to `SentenceEncoder.encode` (e.g. `bs`, `precision`)
                 ):
         self.encoder, self.head, self.classes, self.normalize, self.kwargs = encoder, head, list(classes), normalize, kwargs
 
@@ -106,7 +106,7 @@ def fit_head(encoder:SentenceEncoder, # a (possibly fine-tuned) sentence encoder
              seed:int=0, # seeds the solver
              normalize:bool=True, # fit on unit vectors (as SetFit does with a normalising checkpoint like MiniLM)
              C:float=1.0, # inverse regularisation strength of the logistic regression
-             **kwargs # passed to `SentenceEncoder.encode` (e.g. `bs`, `bf16`)
+             **kwargs # passed to `SentenceEncoder.encode` (e.g. `bs`, `precision`)
             ) -> FewShotClassifier:
     "Embed `texts` with the frozen `encoder` and fit a logistic-regression head on them."
     texts = check_texts(texts)
@@ -152,7 +152,9 @@ def contrastive_finetune(encoder:SentenceEncoder, # fine-tuned IN PLACE
                          warmup_pct:float=0.1, # share of the steps with a linearly rising learning rate
                          weight_decay:float=0.01, # AdamW's decoupled weight decay (SetFit's `l2_weight`)
                          num_iterations:int|None=None, # pairs per example as in SetFit's paper; None: all pairs (SetFit's default)
-                         bf16:bool|None=None, # bfloat16 autocast; None: when the hardware computes it natively
+                         max_grad_norm:float|None=None, # clip the gradients' global norm to this (the Trainer under SetFit clips at 1.0); None: no clipping
+                         precision:str='auto', # 'auto' (`resolve_precision`: bfloat16 where native, float16 with loss scaling on a T4-class GPU, else float32), 'bf16', 'fp16' or 'fp32'
+                         bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                          progress:bool|None=None # a progress bar; None: when there are more than 20 steps
                         ) -> list[float]: # the loss of every step
     "Fine-tune `encoder` contrastively on pairs of `texts` (SetFit's first stage) and return the losses."
@@ -162,7 +164,8 @@ def contrastive_finetune(encoder:SentenceEncoder, # fine-tuned IN PLACE
     pairs = contrastive_pairs(y, seed, num_iterations)
     ids = tokenize_texts(texts, encoder.tokenizer, encoder.max_length, cache_dir=False)
     model = encoder.model
-    if bf16 is None: bf16 = bf16_is_fast(model.device)
+    precision = resolve_precision(model.device, precision, bf16).precision
+    scaler = precision_grad_scaler(precision, model.device)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1)  # a new order of the same pairs in every later epoch
     orders = [pairs] + [pairs[rng.permutation(len(pairs))] for _ in range(epochs - 1)]
@@ -179,12 +182,15 @@ def contrastive_finetune(encoder:SentenceEncoder, # fine-tuned IN PLACE
         for batch in it:
             uniq, inv = np.unique(batch[:, :2], return_inverse=True)
             x = pad_collate([(ids[t],) for t in uniq], pad_id=encoder.tokenizer.pad_token_id)[0]
-            with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
+            with precision_autocast(precision, model.device):
                 emb = encoder.forward(x)
             inv = torch.as_tensor(inv.reshape(-1, 2), device=emb.device)
             loss = cosine_pair_loss(emb[inv[:, 0]], emb[inv[:, 1]], torch.as_tensor(batch[:, 2], device=emb.device))
-            loss.backward()
-            opt.step(); sched.step(); opt.zero_grad()
+            scaler.scale(loss).backward()
+            if max_grad_norm:
+                scaler.unscale_(opt)  # clip the true gradients, not the loss-scaled ones
+                torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+            scaler.step(opt); scaler.update(); sched.step(); opt.zero_grad()
             losses.append(loss.item())
     finally: model.train(was_training)
     return losses

@@ -35,8 +35,9 @@ from .machine import cpu_flags, cpu_model
 __all__ = ['PRECISIONS', 'NATIVE_BF16_CAPABILITY', 'FP16_CAPABILITY', 'CPU_BF16_FLAGS', 'FASTBRIDGE_FILE', 'HFModelWrapper',
            'HFOutputCallback', 'unwrap_model', 'transformer_layer_groups', 'set_dropout', 'DeviceCapabilities',
            'device_capabilities', 'PrecisionChoice', 'choose_precision', 'bf16_is_fast', 'BF16Autocast',
-           'precision_callbacks', 'resolve_precision', 'is_precision_callback', 'HFLearner', 'TextClassifierLearner',
-           'fused_adamw', 'default_metrics', 'task_loss', 'text_classifier_learner']
+           'precision_callbacks', 'resolve_precision', 'precision_autocast', 'precision_grad_scaler',
+           'is_precision_callback', 'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'default_metrics', 'task_loss',
+           'text_classifier_learner']
 
 # %% ../nbs/02_learner.ipynb #54feb0e6
 class HFModelWrapper(nn.Module):
@@ -208,6 +209,27 @@ def resolve_precision(device:torch.device|str|None=None, # where the model train
             raise ValueError(f"bf16={bf16} and precision={precision!r} disagree: give only `precision`.")
         precision = 'bf16' if bf16 else 'fp32'
     return choose_precision(device, precision)
+
+_AUTOCAST_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+def precision_autocast(precision:str|PrecisionChoice, # one of `PRECISIONS`, e.g. `resolve_precision(device).precision`
+                       device:torch.device|str|None=None # where the model runs; default: CUDA if available, else the CPU
+                      ) -> torch.autocast: # a context manager (disabled for 'fp32')
+    "`torch.autocast` in `precision` on `device`, for inference and hand-written loops (learners use `precision_callbacks`)."
+    if isinstance(precision, PrecisionChoice): precision = precision.precision
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}.")
+    kind = _as_device(device).type
+    if precision == 'fp16' and kind != 'cuda':
+        raise ValueError(f"No float16 autocast on a {kind} device: use `choose_precision` to pick one it can do.")
+    return torch.autocast(kind, dtype=_AUTOCAST_DTYPES.get(precision, torch.float32), enabled=precision != 'fp32')
+
+def precision_grad_scaler(precision:str|PrecisionChoice, # one of `PRECISIONS`
+                          device:torch.device|str|None=None # where the model trains; default: CUDA if available, else the CPU
+                         ) -> torch.amp.GradScaler: # scales the loss for float16; a pass-through otherwise
+    "The `GradScaler` a hand-written loop needs in `precision`: loss scaling for float16, disabled (a pass-through) for the rest."
+    if isinstance(precision, PrecisionChoice): precision = precision.precision
+    kind = _as_device(device).type
+    return torch.amp.GradScaler(kind, enabled=precision == 'fp16' and kind == 'cuda')
 
 def is_precision_callback(cb:Callback) -> bool: # True for the callbacks `precision_callbacks` makes
     "Whether `cb` changes the precision a learner computes in (`BF16Autocast`, fastai's `MixedPrecision`)."

@@ -48,16 +48,22 @@ def _weights(folder):
     return load_file(str(folder/'model'/'model.safetensors'))
 
 
+LAUNCHERS = {  # two CPU processes each; accelerate's multi-process launch is torchrun's underneath (`--cpu` would need MPI)
+    'torchrun': ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2'],
+    'accelerate': ['-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1',
+                   '--main_process_port', '0', '--mixed_precision', 'no', '--dynamo_backend', 'no'],
+}
+
 @pytest.mark.slow
-def test_train_under_torchrun_matches_one_process(tmp_path):
-    "`torchrun ... -m fastbridge.cli train`, 2 CPU processes with gloo x 8 items == 1 process x 16 items; one set of files."
+@pytest.mark.parametrize('launcher', list(LAUNCHERS))
+def test_train_under_launcher_matches_one_process(tmp_path, launcher):
+    "`torchrun`/`accelerate launch ... -m fastbridge.cli train`, 2 CPU processes with gloo x 8 items == 1 process x 16 items; one set of files."
     args = ['train', '--checkpoint', 'tiny-bert', '--train-pct', '0.005', '--epochs', '2', '--lr', '3e-3', '--bs', '16',
             '--seed', '0', '--precision', 'fp32', '--dropout', '0']
     env = {**os.environ, 'CUDA_VISIBLE_DEVICES': '', 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1'}
     one = run(*args, '--out', str(tmp_path/'one'), cwd=tmp_path, env=env)
     assert one.returncode == 0, one.stderr[-3000:]
-    two = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
-                          '-m', 'fastbridge.cli', *args, '--out', str(tmp_path/'two')],
+    two = subprocess.run([sys.executable, *LAUNCHERS[launcher], '-m', 'fastbridge.cli', *args, '--out', str(tmp_path/'two')],
                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert two.returncode == 0, two.stdout[-3000:] + two.stderr[-3000:]
     assert two.stdout.count('SST-2 validation accuracy') == 1 and '(2 processes, fp32)' in two.stdout  # rank 0 reports
