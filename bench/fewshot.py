@@ -150,7 +150,7 @@ def main():
                 print(f"k={k} seed={seed} {m}: acc {r['accuracy']:.4f} train {r['train_s']:.1f}s predict {r['predict_s']:.1f}s", flush=True)
             out = Path(a.out)
             out.parent.mkdir(parents=True, exist_ok=True)
-            meta = dict(date=time.strftime('%Y-%m-%d'), command='nice -n 10 python bench/fewshot.py ' + ' '.join(
+            meta = dict(date=time.strftime('%Y-%m-%d'), command=(f'nice -n {os.nice(0)} ' if os.nice(0) else '') + 'python bench/fewshot.py ' + ' '.join(
                             f"--{n} {' '.join(map(str, v)) if isinstance(v, list) else v}" for n, v in
                             [('ks', a.ks), ('seeds', a.seeds), ('threads', a.threads)]),
                         cpu=cpu_description(), threads=a.threads, shared=a.shared, load_start=load_start,
