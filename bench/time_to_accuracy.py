@@ -68,16 +68,12 @@ def _fb_recipe(a) -> dict:
 
 def _valid_batches(valid, tok, max_length, bs=64):
     "The validation sentences, tokenized, sorted by length and padded per batch: what both engines are evaluated on."
-    import torch
-    ids = tok(valid.sentence.tolist(), truncation=True, max_length=max_length)['input_ids']
-    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-    res = []
-    for s in range(0, len(order), bs):
-        idx = order[s:s+bs]; n = max(len(ids[i]) for i in idx)
-        x = torch.full((len(idx), n), tok.pad_token_id, dtype=torch.long); m = torch.zeros_like(x)
-        for r, i in enumerate(idx): x[r, :len(ids[i])] = torch.tensor(ids[i]); m[r, :len(ids[i])] = 1
-        res.append((x, m, torch.tensor(valid.label.values[idx])))
-    return res
+    import numpy as np
+    from fastbridge.data import pad_collate, tokenize_texts
+    ids = tokenize_texts(valid.sentence.tolist(), tok, max_length, cache_dir=False)
+    order = np.argsort([-len(o) for o in ids], kind='stable')
+    return [pad_collate([(ids[i], int(valid.label.values[i])) for i in order[s:s+bs]], pad_id=tok.pad_token_id)
+            for s in range(0, len(order), bs)]
 
 
 class _Curve:
@@ -93,9 +89,9 @@ class _Curve:
         t, secs = time.perf_counter(), self.train_seconds()
         was_training = model.training; model.eval(); correct = 0
         with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.bf16):
-            for x, m, y in self.batches: correct += int((model(input_ids=x, attention_mask=m).logits.argmax(-1) == y).sum())
+            for x, y in self.batches: correct += int((model(**x).logits.argmax(-1) == y).sum())
         model.train(was_training)
-        acc = correct/sum(len(b[2]) for b in self.batches)
+        acc = correct/sum(len(y) for _, y in self.batches)
         self.points.append(dict(items=seen, step=step, train_seconds=secs, valid_accuracy=acc))
         print(f"  {self.a.engine}: {seen:,} items, step {step}, {secs/60:.1f} min of training: {acc:.2%}", file=sys.stderr, flush=True)
         if self.reached is None and acc >= self.a.target: self.reached = self.points[-1]

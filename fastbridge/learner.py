@@ -187,12 +187,17 @@ class BF16Autocast(Callback):
         if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
 
 # %% ../nbs/02_learner.ipynb #395637f2
+def _precision_name(precision:str|PrecisionChoice) -> str:
+    "The name of `precision` (a `PrecisionChoice` or one of `PRECISIONS`), checked."
+    if isinstance(precision, PrecisionChoice): precision = precision.precision
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}.")
+    return precision
+
 def precision_callbacks(precision:str|PrecisionChoice, # one of `PRECISIONS`, e.g. `choose_precision(device).precision`
                         device:torch.device|str|None=None # where the model trains; default: CUDA if available, else the CPU
                        ) -> list[Callback]: # add them to a learner (none for fp32)
     "The callbacks that train in `precision` on `device`: fastai's `MixedPrecision` on CUDA, `BF16Autocast` on a CPU."
-    if isinstance(precision, PrecisionChoice): precision = precision.precision
-    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}.")
+    precision = _precision_name(precision)
     if precision == 'fp32': return []
     kind = _as_device(device).type
     if kind == 'cuda': return [MixedPrecision(amp_mode=AMPMode.BF16 if precision == 'bf16' else AMPMode.FP16)]
@@ -216,8 +221,7 @@ def precision_autocast(precision:str|PrecisionChoice, # one of `PRECISIONS`, e.g
                        device:torch.device|str|None=None # where the model runs; default: CUDA if available, else the CPU
                       ) -> torch.autocast: # a context manager (disabled for 'fp32')
     "`torch.autocast` in `precision` on `device`, for inference and hand-written loops (learners use `precision_callbacks`)."
-    if isinstance(precision, PrecisionChoice): precision = precision.precision
-    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}.")
+    precision = _precision_name(precision)
     kind = _as_device(device).type
     if precision == 'fp16' and kind != 'cuda':
         raise ValueError(f"No float16 autocast on a {kind} device: use `choose_precision` to pick one it can do.")
@@ -227,7 +231,7 @@ def precision_grad_scaler(precision:str|PrecisionChoice, # one of `PRECISIONS`
                           device:torch.device|str|None=None # where the model trains; default: CUDA if available, else the CPU
                          ) -> torch.amp.GradScaler: # scales the loss for float16; a pass-through otherwise
     "The `GradScaler` a hand-written loop needs in `precision`: loss scaling for float16, disabled (a pass-through) for the rest."
-    if isinstance(precision, PrecisionChoice): precision = precision.precision
+    precision = _precision_name(precision)
     kind = _as_device(device).type
     return torch.amp.GradScaler(kind, enabled=precision == 'fp16' and kind == 'cuda')
 
