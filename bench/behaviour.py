@@ -1,7 +1,7 @@
 """Behavioural tests (fastbridge.behaviour) on the SST-2 baseline: what does a fine-tuned MiniLM get wrong?
 
-Fine-tunes the packaged MiniLM the way `fastbridge-sst2 train` does (`fastbridge.sst2.train_sst2`, one-cycle, all
-layers) on a stratified subset of SST-2's training split, then runs `sentiment_suite` (the INV/DIR perturbations
+Fine-tunes the packaged MiniLM the way `fastbridge-sst2 train` does (`fastbridge.sst2.train_sst2`: one-cycle, its
+defaults for frozen embeddings and dropout) on a stratified subset of SST-2's training split, then runs `sentiment_suite` (the INV/DIR perturbations
 applied to validation sentences) and `slice_accuracy` on all 872 validation sentences, and writes the findings.
 
     python bench/behaviour.py                       # defaults below; writes bench/results/behaviour.{md,json,png}
@@ -63,6 +63,7 @@ def main(argv=None):
     cmd = 'python bench/behaviour.py' + ''.join(f" --{k.replace('_', '-')} {v}" for k,v in vars(a).items()
                                                  if v is not None and k not in ('out', 'run_dir', 'model_dir'))
     setting = (f"{name} (`train_sst2`, train_pct {res.get('train_pct')}, {res.get('epochs')} epoch(s), lr {res.get('lr')}, "
+               f"embeddings {'frozen' if res.get('freeze_embeddings') else 'trained'}, dropout {'of the checkpoint' if res.get('dropout') is None else res['dropout']}, "
                f"seed {res.get('seed')}; validation accuracy {res.get('valid_accuracy', float('nan')):.2%}). "
                f"Suite: `sentiment_suite(validation sentences, n={a.n}, seed={a.suite_seed})`, DIR tolerance 0.1. "
                f"Run on {cpu_description()}, shared with other jobs; training {res.get('train_seconds', '?')} s, "

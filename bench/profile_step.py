@@ -9,7 +9,7 @@ Writes bench/results/profile_step[_<tag>].md and .json. Timings are medians over
 changing machine load hits every variant alike; compare the ratios within one run.
 """
 from __future__ import annotations
-import argparse, json, os, statistics as st, subprocess, sys, time, warnings
+import argparse, copy, json, os, statistics as st, subprocess, sys, time, warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -17,6 +17,9 @@ sys.path.insert(0, str(HERE))
 from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info  # noqa: E402
 
 VARIANTS = ['fastai', 'loop-fused', 'loop-foreach', 'loop-forloop', 'loop-fused-zero', 'loop-fused-1thread', 'loop-fused-compile']
+RECIPE_VARIANTS = {  # not the same math: the recipe choices that make a step cheaper (frozen layer groups, dropout)
+    'recipe-frozen-emb': dict(freeze=1), 'recipe-dropout0': dict(dropout=0.0),
+    'recipe-frozen-emb-dropout0': dict(freeze=1, dropout=0.0), 'recipe-frozen2-dropout0': dict(freeze=2, dropout=0.0)}
 
 
 def _args(argv=None):
@@ -29,7 +32,8 @@ def _args(argv=None):
     p.add_argument('--threads', type=int, default=0, help="torch threads (0: torch's default, one per core)")
     p.add_argument('--steps', type=int, default=8, help="steps per variant and round")
     p.add_argument('--rounds', type=int, default=3, help="round-robin rounds over the variants")
-    p.add_argument('--variants', nargs='+', default=VARIANTS, choices=VARIANTS)
+    p.add_argument('--variants', nargs='+', default=VARIANTS, choices=VARIANTS + list(RECIPE_VARIANTS),
+                   help="recipe-* variants (frozen layer groups, no dropout) are not the same math; ask for them by name")
     p.add_argument('--profile-steps', type=int, default=10, help="steps under torch.profiler (the fastai path)")
     p.add_argument('--tag', default='', help="suffix of the result files")
     p.add_argument('--seed', type=int, default=42)
@@ -88,7 +92,7 @@ def child(a):
     from fastai.torch_core import set_seed
     from fastbridge.data import TextDataLoaders, random_subset
     from fastbridge.hub import load_classifier
-    from fastbridge.learner import bf16_is_fast, text_classifier_learner
+    from fastbridge.learner import bf16_is_fast, set_dropout, text_classifier_learner, transformer_layer_groups
     from fastbridge.sst2 import SST2_CLASSES, load_sst2
     set_seed(a.seed, reproducible=True)
     train, valid = load_sst2('train'), load_sst2('validation')
@@ -101,9 +105,14 @@ def child(a):
     batches = [(dict(x), y.as_subclass(torch.Tensor)) for x, y in dls.train]  # the same batches for every loop variant
     threads = torch.get_num_threads()
 
-    def loop(opt_kind='fused', set_to_none=True, compiled=None):
-        "A plain training loop over `batches`: the floor fastai's path is compared with."
+    def loop(opt_kind='fused', set_to_none=True, compiled=None, freeze=0, dropout=None):
+        "A plain training loop over `batches`: the floor fastai's path is compared with; `freeze`/`dropout` on a copy of the model."
         hf = learn.hf_model
+        if freeze or dropout is not None:
+            hf = copy.deepcopy(hf)
+            if dropout is not None: set_dropout(hf, dropout)
+            for g in transformer_layer_groups(hf)[:freeze]:
+                for p in g: p.requires_grad_(False)
         params = [p for p in hf.parameters() if p.requires_grad]
         kw = {'fused': dict(fused=True), 'foreach': dict(foreach=True), 'forloop': dict(foreach=False)}[opt_kind]
         opt = torch.optim.AdamW(params, lr=1e-5, weight_decay=0.01, **kw)
@@ -139,6 +148,7 @@ def child(a):
         elif v == 'loop-foreach': variants[v] = ('step', loop('foreach'))
         elif v == 'loop-forloop': variants[v] = ('step', loop('forloop'))
         elif v == 'loop-fused-zero': variants[v] = ('step', loop('fused', set_to_none=False))
+        elif v in RECIPE_VARIANTS: variants[v] = ('step', loop('fused', **RECIPE_VARIANTS[v]))
         elif v == 'loop-fused-1thread':
             if threads > 1: variants[v] = ('step1', loop('fused'))
         elif v == 'loop-fused-compile':
@@ -196,7 +206,7 @@ def report(res, a, cmd, load_before, load_after):
              f"(mean {res['mean_padded_tokens']:.0f} padded tokens per batch), fused AdamW; {res['threads']} torch threads, "
              f"ATen CPU capability {res['cpu_capability']}.", '',
              f"Machine: {cpu_description()}. Load average {load_before} before, "
-             f"{load_after} after (the machine is shared: read ratios, not absolute times).", '',
+             f"{load_after} after, this run included{' (other jobs shared the machine: read ratios, not absolute times)' if max(float(load_before), float(load_after)) > (os.cpu_count() or 1) + 0.5 else ''}.", '',
              f"Reproduce: `{cmd}`", '',
              "## Step variants (median ms per step, interleaved rounds)", '',
              "| variant | ms/step | vs plain loop, fused AdamW |", "|---|---:|---:|"]
@@ -204,7 +214,11 @@ def report(res, a, cmd, load_before, load_after):
             'loop-foreach': 'plain loop, for-each AdamW', 'loop-forloop': 'plain loop, per-parameter AdamW',
             'loop-fused-zero': 'plain loop, fused AdamW, `zero_grad(set_to_none=False)`',
             'loop-fused-1thread': 'plain loop, fused AdamW, 1 torch thread',
-            'loop-fused-compile': 'plain loop, fused AdamW, `torch.compile(dynamic=True)` forward'}
+            'loop-fused-compile': 'plain loop, fused AdamW, `torch.compile(dynamic=True)` forward',
+            'recipe-frozen-emb': 'recipe: plain loop, fused AdamW, embeddings frozen',
+            'recipe-dropout0': 'recipe: plain loop, fused AdamW, dropout 0',
+            'recipe-frozen-emb-dropout0': 'recipe: plain loop, fused AdamW, embeddings frozen, dropout 0',
+            'recipe-frozen2-dropout0': 'recipe: plain loop, fused AdamW, embeddings and encoder layers 1-2 frozen, dropout 0'}
     for v, ms in res['step_ms'].items():
         lines.append(f"| {desc[v]} | {ms:.0f} | {ms/fast:.2f}x |" if fast else f"| {desc[v]} | {ms:.0f} | - |")
     if res.get('compile_s') is not None: lines += ['', f"`torch.compile`'s first step (compilation) took {res['compile_s']:.0f} s."]

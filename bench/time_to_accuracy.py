@@ -49,11 +49,17 @@ def _args(argv=None):
     g = p.add_argument_group('fastbridge recipe (default: the main job, train_sst2)')
     g.add_argument('--fb-epochs', type=int); g.add_argument('--fb-lr', type=float); g.add_argument('--fb-lr-ratio', type=float)
     g.add_argument('--fb-bs', type=int); g.add_argument('--fb-max-length', type=int)
+    g.add_argument('--fb-dropout', type=float, help="every dropout probability (default: the checkpoint's own)")
+    g.add_argument('--fb-freeze-embeddings', choices=['on', 'off'], help="keep the embeddings frozen")
+    g.add_argument('--fb-frozen-groups', type=int, help="keep this many layer groups frozen from the input (1: the embeddings)")
     g = p.add_argument_group('Trainer recipe')
     g.add_argument('--tr-epochs', type=float, default=2); g.add_argument('--tr-lr', type=float, default=1e-4)
     g.add_argument('--tr-warmup', type=float, default=0.1, help="fraction of steps of linear warm-up")
     g.add_argument('--tr-bs', type=int, default=32); g.add_argument('--tr-wd', type=float, default=0.01)
     g.add_argument('--tr-max-length', type=int, default=128)
+    g.add_argument('--tr-dropout', type=float, help="every dropout probability (default: the checkpoint's own)")
+    g.add_argument('--tr-freeze-embeddings', choices=['on', 'off'], default='off',
+                   help="keep the embeddings frozen (what fastbridge's --freeze-embeddings freezes; the Trainer has no switch for it)")
     p.add_argument('--tag', default='', help="suffix of the result files")
     p.add_argument('--out', default=str(HERE/'results'))
     p.add_argument('--engine', help=argparse.SUPPRESS)
@@ -63,7 +69,10 @@ def _args(argv=None):
 def _fb_recipe(a) -> dict:
     d = _main_job_defaults()
     return dict(epochs=a.fb_epochs or d['epochs'], lr=a.fb_lr or d['lr'], lr_ratio=a.fb_lr_ratio or d['lr_ratio'],
-                bs=a.fb_bs or d['bs'], max_length=a.fb_max_length or d.get('max_length', 128))
+                bs=a.fb_bs or d['bs'], max_length=a.fb_max_length or d.get('max_length', 128),
+                dropout=a.fb_dropout if a.fb_dropout is not None else d.get('dropout'),
+                freeze_embeddings=a.fb_freeze_embeddings == 'on' if a.fb_freeze_embeddings else d.get('freeze_embeddings', False),
+                frozen_groups=a.fb_frozen_groups or 0)
 
 
 def _valid_batches(valid, tok, max_length, bs=64):
@@ -112,7 +121,7 @@ def _data(a):
 def run_fastbridge(a, bf16):
     from fastai.callback.core import Callback, CancelFitException, CancelValidException
     from fastai.torch_core import set_seed
-    from fastbridge.learner import text_classifier_learner
+    from fastbridge.learner import set_dropout, text_classifier_learner
     from fastbridge.sst2 import SST2_CLASSES
     from fastbridge.data import TextDataLoaders
     r = _fb_recipe(a)
@@ -121,6 +130,8 @@ def run_fastbridge(a, bf16):
     dls = TextDataLoaders.from_df(train, None, 'sentence', 'label', SST2_CLASSES, valid_df=valid, bs=r['bs'],
                                   max_length=r['max_length'], checkpoint='minilm')
     learn = text_classifier_learner(dls, bf16=bf16, seed=a.seed)
+    if r['dropout'] is not None: set_dropout(learn.model, r['dropout'])  # as train_sst2 does
+    if r['freeze_embeddings'] or r['frozen_groups']: learn.freeze_to(max(r['frozen_groups'], int(r['freeze_embeddings'])))
     curve = _Curve(a, _valid_batches(valid, dls.tokenizer, r['max_length']), bf16)
     n_total = len(dls.train)*r['epochs']
     class EvalEvery(Callback):
@@ -141,10 +152,14 @@ def run_trainer(a, bf16):
     import torch
     from transformers import Trainer, TrainingArguments, DataCollatorWithPadding, TrainerCallback
     from fastbridge.hub import load_classifier
+    from fastbridge.learner import set_dropout, transformer_layer_groups
     from fastbridge.sst2 import SST2_CLASSES
     from datasets import Dataset
     train, valid = _data(a)
     tok, _, model = load_classifier('minilm', labels=SST2_CLASSES, seed=a.seed)
+    if a.tr_dropout is not None: set_dropout(model, a.tr_dropout)
+    if a.tr_freeze_embeddings == 'on':  # the same parameters as fastbridge's layer group 0; the Trainer's optimizer skips them
+        for p in transformer_layer_groups(model)[0]: p.requires_grad_(False)
     tr = Dataset.from_dict({'input_ids': tok(train.sentence.tolist(), truncation=True, max_length=a.tr_max_length,
                                              return_token_type_ids=False, return_attention_mask=False)['input_ids'],
                             'labels': train.label.tolist()})
@@ -164,6 +179,7 @@ def run_trainer(a, bf16):
     trainer = Trainer(model=model, args=args, train_dataset=tr, data_collator=DataCollatorWithPadding(tok), callbacks=[EvalEvery()])
     trainer.train()
     recipe = dict(epochs=a.tr_epochs, lr=a.tr_lr, warmup=a.tr_warmup, bs=a.tr_bs, wd=a.tr_wd, max_length=a.tr_max_length,
+                  dropout=a.tr_dropout, freeze_embeddings=a.tr_freeze_embeddings == 'on',
                   schedule='linear', group_by_length=True, max_grad_norm=args.max_grad_norm, optim=getattr(args.optim, 'value', str(args.optim)))
     return dict(recipe=recipe, n_train=len(tr), n_steps=n_total, curve=curve.points, reached=curve.reached)
 

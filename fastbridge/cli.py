@@ -15,6 +15,14 @@ from .competition.validation import ENTRY_METADATA, validate_entry, validate_met
 __all__ = ['main']
 
 # %% ../nbs/20_cli.ipynb #c32572b9
+def _dropout(s:str) -> float|None:
+    "`--dropout`'s value: a probability in [0, 1), or 'checkpoint' for the checkpoint's own (None)."
+    if s.strip().lower() == 'checkpoint': return None
+    try: p = float(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"{s!r} is neither a probability nor 'checkpoint'") from None
+    if not 0 <= p < 1: raise argparse.ArgumentTypeError(f"{s} is not a probability in [0, 1)")
+    return p
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='fastbridge-sst2', description="SST-2 with fastbridge: train the baseline and check "
                                 "competition entries (organizers: fastbridge-sst2-admin).")
@@ -37,8 +45,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="training precision; auto: bf16 on GPUs of compute capability 8.0+ and CPUs with AVX512-BF16/AMX, "
                         "fp16 with loss scaling on older GPUs, fp32 elsewhere")
     t.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto', help="older switch: on is --precision bf16, off fp32")
-    t.add_argument('--dropout', type=float, default=None, help="set every dropout probability, e.g. 0 so that N "
-                                                                 "processes train exactly as one (None: the checkpoint's own)")
+    t.add_argument('--dropout', type=_dropout, default=0.0, help="set every dropout probability (0: N processes train "
+                   "exactly as one), or 'checkpoint' to keep the checkpoint's own")
+    t.add_argument('--freeze-embeddings', action=argparse.BooleanOptionalAction, default=True,
+                   help="keep the embeddings frozen: no gradients or optimizer state for them, so faster steps")
     t.add_argument('--source', choices=['local', 'hub'], default='local', help="vendored files or the HF Hub")
     comp = dict(help="the competition's definition file (default: the repository's competitions/sst2/competition.toml)")
     v = sub.add_parser('validate', help="check an entry (a folder with SST-2.tsv and entry.toml, or just an SST-2.tsv); "
@@ -80,7 +90,7 @@ def main(argv:list[str]|None=None # the arguments (default: the command line's)
             from fastbridge.sst2 import train_sst2  # torch and transformers load only for training
             train_sst2(args.checkpoint, args.out, args.epochs, args.lr, args.lr_ratio, args.bs, args.train_pct, args.seed,
                        bf16={'auto': None, 'on': True, 'off': False}[args.bf16], source=args.source,
-                       precision=args.precision, dropout=args.dropout)
+                       precision=args.precision, dropout=args.dropout, freeze_embeddings=args.freeze_embeddings)
         elif args.command == 'validate': return _validate(args.path, args.competition)
     except (CompetitionError, TeamsError, FileNotFoundError, ValueError) as e:
         print(f"fastbridge-sst2 {args.command}: {e}", file=sys.stderr)

@@ -143,7 +143,8 @@ def train_sst2(checkpoint:str=DEFAULT_CHECKPOINT, # alias, local directory or Hu
                source:str='local', # 'local' vendored files or 'hub'
                verbose:bool=True, # print the results
                precision:str='auto', # 'auto' (the device's best, `choose_precision`), 'bf16', 'fp16' or 'fp32'
-               dropout:float|None=None # set every dropout probability (0: N processes train exactly as one); None keeps the model's
+               dropout:float|None=0.0, # every dropout probability (0: also N processes train exactly as one); None keeps the checkpoint's
+               freeze_embeddings:bool=True # keep the embeddings (layer group 0) frozen: no gradients or optimizer state for them
               ) -> dict: # the results (what `metrics.json` holds; on ranks other than 0 only the settings)
     "Fine-tune `checkpoint` on SST-2, report validation accuracy and the confusion matrix, and write test predictions; data-parallel under `torchrun`/`accelerate launch`."
     with process_group() as (rank, world):
@@ -155,9 +156,11 @@ def train_sst2(checkpoint:str=DEFAULT_CHECKPOINT, # alias, local directory or Hu
         dls = sst2_dataloaders(checkpoint=checkpoint, train_pct=train_pct, bs=bs, seed=seed, source=source)
         learn = text_classifier_learner(dls, bf16=bf16, precision=precision, seed=seed)
         if dropout is not None: set_dropout(learn.model, dropout)
+        if freeze_embeddings: learn.freeze_to(1)  # before the data-parallel wrapper, which then leaves them out
         if world > 1: torch.manual_seed(seed + rank)  # each process its own dropout masks; the batch order comes from rank 0
         lr_max = slice(lr/lr_ratio, lr) if lr_ratio != 1 else lr
         res = dict(checkpoint=str(checkpoint), epochs=epochs, lr=lr, lr_ratio=lr_ratio, bs=bs, train_pct=train_pct,
+                   dropout=dropout, freeze_embeddings=freeze_embeddings,
                    n_train=len(dls.train_ds), seed=seed, precision=learn.precision.precision, bf16=learn.precision.precision == 'bf16',
                    processes=world, device=str(dls.device))
         with learn.ddp_ctx():  # data-parallel when launched on several processes; else nothing changes

@@ -2,6 +2,7 @@
 import json, os, subprocess, sys
 from pathlib import Path
 import pandas as pd
+import torch
 import pytest
 
 
@@ -35,6 +36,26 @@ def test_train_writes_glue_predictions(tmp_path):
     assert 0 <= m['valid_accuracy'] <= 1 and sum(map(sum, m['confusion_matrix'])) == 872
     assert (out/'confusion_matrix.png').stat().st_size > 1000
     assert (out/'model'/'config.json').exists()
+
+
+@pytest.mark.parametrize('freeze', [True, False])
+def test_train_freeze_embeddings(tmp_path, freeze):
+    "`--freeze-embeddings` leaves every embedding weight as the checkpoint had it and trains the rest; without it they train too."
+    from fastbridge.hub import load_classifier
+    from fastbridge.sst2 import SST2_CLASSES
+    out = tmp_path/'run'
+    p = run('train', '--checkpoint', 'tiny-bert', '--train-pct', '0.005', '--epochs', '1', '--lr', '1e-3', '--seed', '0',
+            '--precision', 'fp32', '--freeze-embeddings' if freeze else '--no-freeze-embeddings', '--out', str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert json.loads((out/'metrics.json').read_text())['freeze_embeddings'] is freeze
+    _, _, start = load_classifier('tiny-bert', labels=SST2_CLASSES, seed=0)
+    before, after = {n: t.detach() for n, t in start.state_dict().items()}, _weights(out)
+    emb = [n for n in after if '.embeddings.' in n]
+    rest = [n for n in after if n not in emb and n in before and after[n].is_floating_point()]
+    assert len(emb) >= 4 and len(rest) > 10
+    changed = lambda names: [n for n in names if not torch.equal(after[n], before[n])]
+    assert changed(emb) == ([] if freeze else emb)
+    assert len(changed(rest)) == len(rest)
 
 
 def test_train_refuses_a_precision_the_device_cannot_do(tmp_path):
