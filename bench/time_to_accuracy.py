@@ -68,11 +68,12 @@ def _args(argv=None):
 
 def _fb_recipe(a) -> dict:
     d = _main_job_defaults()
-    return dict(epochs=a.fb_epochs or d['epochs'], lr=a.fb_lr or d['lr'], lr_ratio=a.fb_lr_ratio or d['lr_ratio'],
-                bs=a.fb_bs or d['bs'], max_length=a.fb_max_length or d.get('max_length', 128),
-                dropout=a.fb_dropout if a.fb_dropout is not None else d.get('dropout'),
-                freeze_embeddings=a.fb_freeze_embeddings == 'on' if a.fb_freeze_embeddings else d.get('freeze_embeddings', False),
-                frozen_groups=a.fb_frozen_groups or 0)
+    r = dict(epochs=a.fb_epochs or d['epochs'], lr=a.fb_lr or d['lr'], lr_ratio=a.fb_lr_ratio or d['lr_ratio'],
+             bs=a.fb_bs or d['bs'], max_length=a.fb_max_length or d.get('max_length', 128),
+             dropout=a.fb_dropout if a.fb_dropout is not None else d.get('dropout'),
+             freeze_embeddings=a.fb_freeze_embeddings == 'on' if a.fb_freeze_embeddings else d.get('freeze_embeddings', False))
+    r['frozen_groups'] = a.fb_frozen_groups if a.fb_frozen_groups is not None else int(r['freeze_embeddings'])  # group 0: the embeddings
+    return r
 
 
 def _valid_batches(valid, tok, max_length, bs=64):
@@ -131,7 +132,7 @@ def run_fastbridge(a, bf16):
                                   max_length=r['max_length'], checkpoint='minilm')
     learn = text_classifier_learner(dls, bf16=bf16, seed=a.seed)
     if r['dropout'] is not None: set_dropout(learn.model, r['dropout'])  # as train_sst2 does
-    if r['freeze_embeddings'] or r['frozen_groups']: learn.freeze_to(max(r['frozen_groups'], int(r['freeze_embeddings'])))
+    if r['frozen_groups']: learn.freeze_to(r['frozen_groups'])  # 1 is what train_sst2's freeze_embeddings does
     curve = _Curve(a, _valid_batches(valid, dls.tokenizer, r['max_length']), bf16)
     n_total = len(dls.train)*r['epochs']
     class EvalEvery(Callback):
