@@ -141,16 +141,9 @@ def main(argv=None):
 def _goal(ok): return 'met' if ok else '**not met**'
 
 
-def _load_note(res, cores) -> str:
-    "The load average the run saw, and whether that means other programs shared the CPU (more load than one per core)."
-    start, end = res['load_average_start'][0], res['load_average_end'][0]
-    busy = max(start, end) > cores
-    return (f"{' **shared with other programs during the run**' if busy else ', no other jobs running'} "
-            f"(load average {start:.1f} at the start, {end:.1f} at the end, the run's own threads included)")
-
-
 def report(res) -> str:
     "The results as Markdown: settings, one accuracy/size table, one speed table, and the goals of issue 11."
+    from fastbridge.machine import load_note
     s, rows, cpu, ths = res['settings'], res['rows'], res['cpu'], res['settings']['threads']
     by = {r['variant']: r for r in rows}
     n = s['student_layers']
@@ -160,7 +153,7 @@ def report(res) -> str:
             f"bfloat16 autocast where the CPU has it. Student: the teacher's layers {res['student_layer_ids']} (of 0-5), "
             f"distilled on the same items for {s['epochs']} epoch, lr {s['student_lr']:g}, T={s['T']:g}, alpha={s['alpha']:g}. "
             f"Accuracy on all {res['n_valid']} validation sentences. Machine: {cpu['model']} "
-            f"({', '.join(cpu['flags'])}), {cpu['cores']} cores{_load_note(res, cpu['cores'])}; "
+            f"({', '.join(cpu['flags'])}), {cpu['cores']} cores, {load_note(res['load_average_start'][0], res['load_average_end'][0], cores=cpu['cores'])}; "
             f"torch {res['versions']['torch']}, ONNX Runtime {res['versions']['onnxruntime']}; {res['date']}. "
             f"Latency: one sentence per call, the whole predictor call (tokenize, run, softmax), median over "
             f"{s['latency_n']} sentences x {s['repeats']} repeats; throughput: all {res['n_valid']} sentences in "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info  # noqa: E402
+from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
 
 VARIANTS = ['fastai', 'loop-fused', 'loop-foreach', 'loop-forloop', 'loop-fused-zero', 'loop-fused-1thread', 'loop-fused-compile']
 RECIPE_VARIANTS = {  # not the same math: the recipe choices that make a step cheaper (frozen layer groups, dropout)
@@ -205,8 +205,7 @@ def report(res, a, cmd, load_before, load_after):
              f"{'MiniLM (all-MiniLM-L6-v2)' if a.checkpoint == 'minilm' else a.checkpoint}, SST-2 batches of {a.bs} from {a.train_n:,} training items, length-bucketed "
              f"(mean {res['mean_padded_tokens']:.0f} padded tokens per batch), fused AdamW; {res['threads']} torch threads, "
              f"ATen CPU capability {res['cpu_capability']}.", '',
-             f"Machine: {cpu_description()}. Load average {load_before} before, "
-             f"{load_after} after, this run included{' (other jobs shared the machine: read ratios, not absolute times)' if max(float(load_before), float(load_after)) > (os.cpu_count() or 1) + 0.5 else ''}.", '',
+             f"Machine: {cpu_description()}; {load_note(load_before, load_after)}.", '',
              f"Reproduce: `{cmd}`", '',
              "## Step variants (median ms per step, interleaved rounds)", '',
              "| variant | ms/step | vs plain loop, fused AdamW |", "|---|---:|---:|"]
@@ -242,7 +241,7 @@ def main(argv=None):
     line = next((l for l in p.stdout.splitlines() if l.startswith('RESULT ')), None)
     if p.returncode or line is None: sys.exit(f"the profiled run failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
     res = json.loads(line[7:])
-    md = report(res, a, cmd.strip(), f"{load_before:.1f}", f"{os.getloadavg()[0]:.1f}")
+    md = report(res, a, cmd.strip(), load_before, os.getloadavg()[0])
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     name = 'profile_step' + (f"_{a.tag}" if a.tag else '')
     (out/f'{name}.md').write_text(md)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info  # noqa: E402
+from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info, machine_was_shared  # noqa: E402
 ENGINES = ['fastbridge', 'trainer', 'trainer-grouped', 'torch']
 
 
@@ -260,8 +260,10 @@ def main(argv=None):
     m = cpu_info()
     loads = ', '.join(f"{r['engine']} {r['load_before']:.1f}-{r['load_after']:.1f}" for r in results)
     cmd = ('python bench/throughput.py ' + ' '.join(sys.argv[1:] if argv is None else argv)).strip()
+    shared = machine_was_shared(*(x for r in results for x in (r['load_before'], r['load_after'])))
     md = (f"{setup}\n\nMachine: {cpu_description()}. Load average before-after each run: "
-          f"{loads}.\n\nReproduce: `{cmd}`\n\n{table(summary)}\n")
+          f"{loads}{' (**shared with other programs**: read ratios, not absolute rates)' if shared else ' (no other jobs running)'}."
+          f"\n\nReproduce: `{cmd}`\n\n{table(summary)}\n")
     name = 'throughput' + (f"_{a.tag}" if a.tag else '')
     (out/f'{name}.md').write_text(md)
     (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=m, summary=summary, runs=results), indent=2))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info  # noqa: E402
+from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
 
 ENGINES = ['fastbridge', 'trainer']
 
@@ -212,7 +212,7 @@ def report(a, results, loads, cmd) -> str:
              f"{'kernels capped at AVX2 (ATen, oneDNN, MKL), ' if a.isa == 'avx2' else ''}"
              f"bf16 autocast {'on' if results[0]['bf16'] else 'off'}, {results[0]['threads']} torch thread(s), "
              f"ATen CPU capability {results[0]['cpu_capability']}; engines run {'at the same time' if a.parallel else 'one after the other'}; "
-             f"load average {loads[0]:.1f} at the start, {loads[1]:.1f} at the end.", '',
+             f"{load_note(loads[0], loads[1])}.", '',
              f"Evaluation on all 872 validation sentences every {a.eval_every:,} training items and at the end; "
              "evaluation time is excluded for both engines (the training clock stops).", '',
              f"Reproduce: `{cmd}`", '',

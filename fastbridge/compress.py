@@ -22,7 +22,7 @@ from .hub import labels_config, quiet_transformers, require_module
 from .data import check_texts, tokenize_texts, tokenizer_fingerprint
 from .learner import HFModelWrapper, HFOutputCallback, TextClassifierLearner, text_classifier_learner, unwrap_model
 from .export import learner_probabilities
-from .machine import cpu_description, load_average
+from .machine import cpu_description, load_average, load_note
 
 # %% auto #0
 __all__ = ['PREDICTOR_FILE', 'ONNX_INSTALL', 'TextPredictor', 'read_predictor_metadata', 'quantize_dynamic_int8', 'is_quantized',
@@ -529,9 +529,7 @@ def describe_measurements(table:pd.DataFrame # from `measure_predictors`
                          ) -> str:
     "How `table` was measured, in words: the CPU, the threads, the load from other programs, and what each column is a median of."
     a, load = table.attrs, table.attrs.get('load_average', (None, None))
-    busy = (f"load average {load[0]:.1f} at the start and {load[1]:.1f} at the end on {os.cpu_count()} cores"
-            + (" (other programs were running: the timings are slower and noisier than on an idle machine)" if max(load) > 0.75*os.cpu_count() else "")
-            if None not in load else "load unknown")
+    busy = load_note(*load) if None not in load else "load unknown"
     return (f"{a['cpu']}; {a['threads']} thread(s); {busy}. Accuracy on {a['n_texts']} texts; latency: median of {a['latency_n']} texts "
             f"x {a['repeats']} pass(es) at batch size 1; throughput: median of {a['repeats']} pass(es) at batch size {a['bs']}.")
 

@@ -8,7 +8,8 @@ import functools, os, platform, subprocess
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SPEED_FLAGS', 'AVX2_CAP_ENV', 'cpu_flags', 'cpu_model', 'load_average', 'cpu_info', 'cpu_description']
+__all__ = ['SPEED_FLAGS', 'AVX2_CAP_ENV', 'cpu_flags', 'cpu_model', 'load_average', 'cpu_info', 'cpu_description',
+           'machine_was_shared', 'load_note']
 
 # %% ../nbs/09d_machine.ipynb #eacbf9fc
 SPEED_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_tile', 'amx_bf16', 'amx_int8')  # the CPU flags that decide float32, int8 and bfloat16 speed
@@ -47,6 +48,23 @@ def cpu_description() -> str: # e.g. 'Intel(R) Xeon(R) Processor, 2 cores (avx2,
     "One line naming the CPU, its cores and its speed flags: what belongs beside every speed figure."
     c = cpu_info()
     return f"{c['model']}, {c['cores']} cores ({', '.join(c['flags']) or 'none of ' + ', '.join(SPEED_FLAGS)})"
+
+# %% ../nbs/09d_machine.ipynb #b0dec3fd
+def machine_was_shared(*loads:float, # load averages seen during the run (e.g. at its start and its end)
+                       cores:int|None=None, # the machine's cores (default: `os.cpu_count()`)
+                      ) -> bool: # True where some load exceeded the cores by more than half a process
+    "Whether other programs shared the CPU with a run, judged from the load averages it saw (its own threads included)."
+    cores = cores or os.cpu_count() or 1
+    return max(loads, default=0.0) > cores + 0.5
+
+def load_note(start:float, # load average when the run started
+              end:float, # load average when it ended
+              cores:int|None=None, # the machine's cores (default: `os.cpu_count()`)
+             ) -> str: # e.g. 'no other jobs running (load average 0.9 at the start, 1.1 at the end, the run's own threads included)'
+    "The load a run saw, in words for a benchmark report: whether the machine was shared, and the figures."
+    busy = machine_was_shared(start, end, cores=cores)
+    return (f"{'**shared with other programs during the run**: read ratios, not absolute times' if busy else 'no other jobs running'} "
+            f"(load average {start:.1f} at the start, {end:.1f} at the end, the run's own threads included)")
 
 # %% ../nbs/09d_machine.ipynb #7d00e5e7
 AVX2_CAP_ENV = {'ATEN_CPU_CAPABILITY': 'avx2', 'ONEDNN_MAX_CPU_ISA': 'AVX2', 'MKL_ENABLE_INSTRUCTIONS': 'AVX2'}  # set before torch starts: its CPU kernels (ATen, oneDNN, MKL) go no further than AVX2
