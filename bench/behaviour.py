@@ -8,7 +8,7 @@ applied to validation sentences) and `slice_accuracy` on all 872 validation sent
     python bench/behaviour.py --model-dir runs/sst2-minilm/model    # test a model trained before, skip training
 """
 from __future__ import annotations
-import argparse, json, time
+import argparse, json, os, time
 from pathlib import Path
 from fastbridge.machine import cpu_description
 
@@ -24,7 +24,7 @@ def _args(argv=None):
     p.add_argument('--n', type=int, default=200, help="items per test (at most)")
     p.add_argument('--model-dir', default=None, help="an already trained model folder; skips training")
     p.add_argument('--run-dir', default='runs/behaviour-baseline', help="where training writes its model and metrics")
-    p.add_argument('--out', default=str(HERE/'results'))
+    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
     return p.parse_args(argv)
 
 

@@ -48,7 +48,7 @@ def _args(argv=None):
     p.add_argument('--latency-n', type=int, default=100, help="validation sentences timed one at a time, per repeat")
     p.add_argument('--repeats', type=int, default=2)
     p.add_argument('--work', default='runs/bench-compress', help="where the variants are saved")
-    p.add_argument('--out', default=str(HERE/'results'))
+    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
     p.add_argument('--report-only', action='store_true', help="rewrite compress.md from the compress.json in --out, measuring nothing")
     return p.parse_args(argv)
 

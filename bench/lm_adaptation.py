@@ -28,7 +28,7 @@ def _args(argv=None):
     p.add_argument('--bs', type=int, default=32)
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--model-dir', default=str(DEFAULT_MODEL_DIR), help="where the adapted model is saved")
-    p.add_argument('--out', default=str(HERE/'results'))
+    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
     return p.parse_args(argv)
 
 

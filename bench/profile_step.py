@@ -37,7 +37,7 @@ def _args(argv=None):
     p.add_argument('--profile-steps', type=int, default=10, help="steps under torch.profiler (the fastai path)")
     p.add_argument('--tag', default='', help="suffix of the result files")
     p.add_argument('--seed', type=int, default=42)
-    p.add_argument('--out', default=str(HERE/'results'))
+    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     return p.parse_args(argv)
 

@@ -37,7 +37,7 @@ def _args(argv=None):
     p.add_argument('--decay', type=float, default=0.5, help="SiATL: factor on the weight after each epoch")
     p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
     p.add_argument('--model-dir', default=str(lm_adaptation.DEFAULT_MODEL_DIR), help="the adapted masked LM (bench/lm_adaptation.py)")
-    p.add_argument('--out', default=str(HERE/'results'))
+    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
     p.add_argument('--fresh', action='store_true', help="rerun every run, even those already in OUT/siatl.json with the same settings")
     return p.parse_args(argv)
 

@@ -42,7 +42,7 @@ def _args(argv=None):
     p.add_argument('--tag', default='', help="suffix of the result files")
     p.add_argument('--parallel', action='store_true', help="run a seed's engines at the same time (on a shared machine they then see the same load; give each --threads 1)")
     p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44], help="one run per engine and seed (subset, head init, order)")
-    p.add_argument('--out', default=str(HERE/'results'))
+    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
     p.add_argument('--engine', help=argparse.SUPPRESS)  # set in the child processes
     p.add_argument('--seed', type=int, help=argparse.SUPPRESS)
     return p.parse_args(argv)

@@ -61,7 +61,7 @@ def _args(argv=None):
     g.add_argument('--tr-freeze-embeddings', choices=['on', 'off'], default='off',
                    help="keep the embeddings frozen (what fastbridge's --freeze-embeddings freezes; the Trainer has no switch for it)")
     p.add_argument('--tag', default='', help="suffix of the result files")
-    p.add_argument('--out', default=str(HERE/'results'))
+    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
     p.add_argument('--engine', help=argparse.SUPPRESS)
     return p.parse_args(argv)
 

@@ -45,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="training precision; auto: bf16 on GPUs of compute capability 8.0+ and CPUs with AVX512-BF16/AMX, "
                         "fp16 with loss scaling on older GPUs, fp32 elsewhere")
     t.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto', help="older switch: on is --precision bf16, off fp32")
-    t.add_argument('--dropout', type=_dropout, default=0.0, help="set every dropout probability (0: N processes train "
-                   "exactly as one), or 'checkpoint' to keep the checkpoint's own")
+    t.add_argument('--dropout', type=_dropout, default=None, help="every dropout probability, a number in [0, 1) (0: N processes "
+                   "train exactly as one); default: 'checkpoint', the checkpoint's own")
     t.add_argument('--freeze-embeddings', action=argparse.BooleanOptionalAction, default=True,
                    help="keep the embeddings frozen: no gradients or optimizer state for them, so faster steps")
     t.add_argument('--source', choices=['local', 'hub'], default='local', help="vendored files or the HF Hub")

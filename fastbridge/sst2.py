@@ -143,7 +143,7 @@ def train_sst2(checkpoint:str=DEFAULT_CHECKPOINT, # alias, local directory or Hu
                source:str='local', # 'local' vendored files or 'hub'
                verbose:bool=True, # print the results
                precision:str='auto', # 'auto' (the device's best, `choose_precision`), 'bf16', 'fp16' or 'fp32'
-               dropout:float|None=0.0, # every dropout probability (0: also N processes train exactly as one); None keeps the checkpoint's
+               dropout:float|None=None, # None keeps the checkpoint's dropout (0.1 for MiniLM); a number sets every dropout probability (0: N processes train exactly as one)
                freeze_embeddings:bool=True # keep the embeddings (layer group 0) frozen: no gradients or optimizer state for them
               ) -> dict: # the results (what `metrics.json` holds; on ranks other than 0 only the settings)
     "Fine-tune `checkpoint` on SST-2, report validation accuracy and the confusion matrix, and write test predictions; data-parallel under `torchrun`/`accelerate launch`."

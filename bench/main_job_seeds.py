@@ -1,0 +1,164 @@
+"""The README main job's accuracy over seeds: `fastbridge-sst2 train` for several recipes x seeds, a table of validation
+accuracy per run, the mean and range per recipe, and each recipe's gap to the first one, seed by seed.
+
+One seed says little on SST-2's 872 validation sentences (3 sentences are 0.34 points), so a recipe change of the main
+job is judged here on several seeds, each recipe with the same seeds (paired). Runs go through the command line a
+student types, one process each, `--jobs` at a time, every process pinned to its own core with 1 torch thread (so
+that `--jobs 2` on 2 cores gives each run a core); the time columns are then per run on one core, not the main job's
+2-thread time. A run whose folder already holds a `metrics.json` with the same recipe, seed and precision is read, not
+rerun (`--rerun` to redo), so a long sweep can be stopped and resumed.
+
+    python bench/main_job_seeds.py                                       # the recipes below, seeds 42-44, 2 at a time
+    python bench/main_job_seeds.py --recipes default --seeds 42 43 44 45 46
+    python bench/main_job_seeds.py --isa avx2 --bf16 off --tag avx2     # float32 with kernels capped at AVX2
+"""
+from __future__ import annotations
+import argparse, json, os, statistics as st, subprocess, sys, time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
+
+RECIPES = {  # name: (what it is, the options of `fastbridge-sst2 train` that make it, what its metrics.json then records)
+    'all-trained': ("every weight trained, the checkpoint's dropout (0.1)", ['--no-freeze-embeddings', '--dropout', 'checkpoint'],
+                    dict(freeze_embeddings=False, dropout=None)),
+    'frozen-emb': ("embeddings frozen, the checkpoint's dropout (0.1)", ['--freeze-embeddings', '--dropout', 'checkpoint'],
+                   dict(freeze_embeddings=True, dropout=None)),
+    'frozen-emb-dropout0': ("embeddings frozen, no dropout", ['--freeze-embeddings', '--dropout', '0'],
+                            dict(freeze_embeddings=True, dropout=0.0)),
+    'default': ("`fastbridge-sst2 train`'s defaults", [], None),  # None: whatever `train_sst2`'s defaults are
+}
+
+
+def _recorded(recipe: str) -> dict:
+    "The settings a run of `recipe` records in its metrics.json."
+    if RECIPES[recipe][2] is not None: return RECIPES[recipe][2]
+    import inspect
+    from fastbridge.sst2 import train_sst2
+    d = inspect.signature(train_sst2).parameters
+    return dict(freeze_embeddings=d['freeze_embeddings'].default, dropout=d['dropout'].default)
+
+
+def _args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--recipes', nargs='+', default=['all-trained', 'frozen-emb', 'frozen-emb-dropout0'], choices=list(RECIPES),
+                   help="the first is the one the others are compared with")
+    p.add_argument('--seeds', nargs='+', type=int, default=[42, 43, 44])
+    p.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1), help="runs at the same time, each on its own core")
+    p.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto')
+    p.add_argument('--isa', choices=['native', 'avx2'], default='native', help="avx2: cap ATen, oneDNN and MKL at AVX2")
+    p.add_argument('--runs', default='runs/main_job_seeds', help="folder of the runs' folders (<recipe>-seed<seed>)")
+    p.add_argument('--rerun', action='store_true', help="train again where a finished run is found")
+    p.add_argument('--tag', default='', help="suffix of the result files")
+    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
+    a = p.parse_args(argv)
+    if a.jobs < 1: p.error(f"--jobs must be 1 or more, not {a.jobs}")
+    if len(set(a.recipes)) != len(a.recipes) or len(set(a.seeds)) != len(a.seeds): p.error("name each recipe and seed once")
+    return a
+
+
+def _precision(a) -> str:
+    return {'on': 'bf16', 'off': 'fp32'}.get(a.bf16, 'auto')
+
+
+def _finished(folder: Path, recipe: str, seed: int, a) -> dict|None:
+    "The metrics of a finished run of `recipe` in `folder` with these settings (metrics.json and the bench's settings.json), else None."
+    f, sf = folder/'metrics.json', folder/'settings.json'
+    if a.rerun or not (f.is_file() and sf.is_file()): return None
+    m, s = json.loads(f.read_text()), json.loads(sf.read_text())
+    want = dict(checkpoint='minilm', seed=seed, epochs=2, lr=1e-4, lr_ratio=1.0, bs=32, train_pct=1.0, processes=1,
+                torch_threads=1, **_recorded(recipe))
+    if any(m.get(k) != v for k, v in want.items()): return None
+    if _precision(a) != 'auto' and m.get('precision') != _precision(a): return None
+    return m if s.get('isa') == a.isa and s.get('bf16') == a.bf16 else None
+
+
+def _start(recipe: str, seed: int, core: int, a) -> tuple:
+    folder = Path(a.runs)/f"{recipe}-seed{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    opts = RECIPES[recipe][1]
+    cmd = [str(Path(sys.executable).with_name('fastbridge-sst2')), 'train', '--seed', str(seed), '--bf16', a.bf16, *opts,
+           '--out', str(folder)]
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1', **(AVX2_CAP_ENV if a.isa == 'avx2' else {})}
+    (folder/'metrics.json').unlink(missing_ok=True)  # a run that fails leaves no stale result behind
+    (folder/'settings.json').write_text(json.dumps(dict(options=opts, isa=a.isa, bf16=a.bf16, core=core, command=cmd), indent=2))
+    log = open(folder/'train.log', 'w')
+    pin = (lambda: os.sched_setaffinity(0, {core})) if hasattr(os, 'sched_setaffinity') else None
+    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=pin)
+    return recipe, seed, folder, p, log, time.time()
+
+
+def run_all(a) -> tuple[dict, int]:
+    "Train what is missing, `--jobs` runs at a time; returns {(recipe, seed): metrics} and how many runs were trained now."
+    done, todo = {}, []
+    for r in a.recipes:
+        for s in a.seeds:
+            m = _finished(Path(a.runs)/f"{r}-seed{s}", r, s, a)
+            if m: done[r, s] = m
+            else: todo.append((r, s))
+    if done: print(f"read {len(done)} finished run(s) from {a.runs}", flush=True)
+    n_train = len(todo)
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else list(range(os.cpu_count() or 1))
+    running = []
+    while todo or running:
+        while todo and len(running) < a.jobs:
+            busy = {x[-1] for x in running}
+            core = next((c for c in cores if c not in busy), cores[len(running) % len(cores)])
+            r, s = todo.pop(0)
+            print(f"training {r} seed {s} on core {core}", flush=True)
+            running.append((*_start(r, s, core, a), core))
+        time.sleep(5)
+        for job in [j for j in running if j[3].poll() is not None]:
+            r, s, folder, p, log, t0, core = job
+            log.close(); running.remove(job)
+            if p.returncode: sys.exit(f"{r} seed {s} failed (exit {p.returncode}); its log: {folder/'train.log'}")
+            done[r, s] = json.loads((folder/'metrics.json').read_text())
+            print(f"{r} seed {s}: {done[r, s]['valid_accuracy']:.2%} in {(time.time() - t0)/60:.1f} min", flush=True)
+    return done, n_train
+
+
+def report(a, done: dict, loads, cmd, n_trained: int) -> str:
+    base = a.recipes[0]
+    lines = ["# The main job's validation accuracy over seeds", '',
+             f"`fastbridge-sst2 train` (MiniLM, all 67,349 training items, 2 epochs, lr 1e-4, batch size 32), one process "
+             f"per run on its own core with 1 torch thread, {a.jobs} run(s) at a time; precision: "
+             f"{', '.join(sorted({m['precision'] for m in done.values()}))}"
+             f"{' (ATen, oneDNN and MKL capped at AVX2)' if a.isa == 'avx2' else ''}. Accuracy on all 872 validation sentences.", '',
+             f"Machine: {cpu_description()}; "
+             + (f"{load_note(*loads)}." if n_trained else "every run was read from an earlier call (its folder), so this call measured no load.")
+             + (f" {len(done) - n_trained} of the {len(done)} runs were read from an earlier call." if 0 < n_trained < len(done) else ''),
+             '', f"Reproduce: `{cmd}`", '',
+             "| recipe | options | " + ' | '.join(f"seed {s}" for s in a.seeds) + " | mean | range | vs " + base + ", seed by seed (pt) | training minutes, mean (1 core each; not a speed benchmark) |",
+             "|---|---|" + "---:|" * (len(a.seeds) + 4)]
+    for r in a.recipes:
+        accs = [done[r, s]['valid_accuracy'] for s in a.seeds]
+        gaps = [100*(done[r, s]['valid_accuracy'] - done[base, s]['valid_accuracy']) for s in a.seeds]
+        mins = st.mean(done[r, s]['train_seconds'] for s in a.seeds)/60
+        lines.append(f"| {r}: {RECIPES[r][0]} | `{' '.join(RECIPES[r][1]) or '(none)'}` | " + ' | '.join(f"{x:.2%}" for x in accs)
+                     + f" | **{st.mean(accs):.2%}** | {min(accs):.2%}-{max(accs):.2%} | "
+                     + ('-' if r == base else ', '.join(f"{g:+.2f}" for g in gaps) + f" (mean {st.mean(gaps):+.2f})")
+                     + f" | {mins:.1f} |")
+    n90 = {r: sum(done[r, s]['valid_accuracy'] >= 0.9 for s in a.seeds) for r in a.recipes}
+    lines += ['', "Seeds reaching 90.0%: " + '; '.join(f"{r} {n90[r]} of {len(a.seeds)}" for r in a.recipes) + '.']
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None):
+    a = _args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    load0 = os.getloadavg()[0]
+    done, n_trained = run_all(a)
+    loads = (load0, os.getloadavg()[0])
+    md = report(a, done, loads, ('python bench/main_job_seeds.py ' + ' '.join(argv)).strip(), n_trained)
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    name = 'main_job_seeds' + (f"_{a.tag}" if a.tag else '')
+    (out/f'{name}.md').write_text(md)
+    runs = [dict(recipe=r, seed=s, options=RECIPES[r][1], **{k: m[k] for k in ('valid_accuracy', 'confusion_matrix', 'precision', 'train_seconds', 'torch_threads')})
+            for (r, s), m in sorted(done.items())]
+    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=cpu_info(), loads=loads if n_trained else None,
+                                                    trained_now=n_trained, runs=runs), indent=2))
+    print(md)
+
+
+if __name__ == '__main__': main()
