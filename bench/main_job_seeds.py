@@ -31,13 +31,18 @@ RECIPES = {  # name: (what it is, the options of `fastbridge-sst2 train` that ma
 }
 
 
-def _recorded(recipe: str) -> dict:
-    "The settings a run of `recipe` records in its metrics.json."
-    if RECIPES[recipe][2] is not None: return RECIPES[recipe][2]
+def _main_job_defaults() -> dict:
+    "The settings `fastbridge-sst2 train` runs with: `train_sst2`'s defaults."
     import inspect
     from fastbridge.sst2 import train_sst2
-    d = inspect.signature(train_sst2).parameters
-    return dict(freeze_embeddings=d['freeze_embeddings'].default, dropout=d['dropout'].default)
+    return {k: v.default for k, v in inspect.signature(train_sst2).parameters.items()}
+
+
+def _recorded(recipe: str) -> dict:
+    "What a metrics.json of `recipe` in this sweep records: the main job's defaults, with the recipe's own choices."
+    d = _main_job_defaults()
+    keys = ('checkpoint', 'epochs', 'lr', 'lr_ratio', 'bs', 'train_pct', 'freeze_embeddings', 'dropout')
+    return {**{k: d[k] for k in keys}, **(RECIPES[recipe][2] or {})}
 
 
 def _args(argv=None):
@@ -58,19 +63,13 @@ def _args(argv=None):
     return a
 
 
-def _precision(a) -> str:
-    return {'on': 'bf16', 'off': 'fp32'}.get(a.bf16, 'auto')
-
-
 def _finished(folder: Path, recipe: str, seed: int, a) -> dict|None:
     "The metrics of a finished run of `recipe` in `folder` with these settings (metrics.json and the bench's settings.json), else None."
     f, sf = folder/'metrics.json', folder/'settings.json'
     if a.rerun or not (f.is_file() and sf.is_file()): return None
     m, s = json.loads(f.read_text()), json.loads(sf.read_text())
-    want = dict(checkpoint='minilm', seed=seed, epochs=2, lr=1e-4, lr_ratio=1.0, bs=32, train_pct=1.0, processes=1,
-                torch_threads=1, **_recorded(recipe))
+    want = dict(seed=seed, processes=1, torch_threads=1, **_recorded(recipe))
     if any(m.get(k) != v for k, v in want.items()): return None
-    if _precision(a) != 'auto' and m.get('precision') != _precision(a): return None
     return m if s.get('isa') == a.isa and s.get('bf16') == a.bf16 else None
 
 
@@ -119,9 +118,9 @@ def run_all(a) -> tuple[dict, int]:
 
 
 def report(a, done: dict, loads, cmd, n_trained: int) -> str:
-    base = a.recipes[0]
+    base, d = a.recipes[0], _main_job_defaults()
     lines = ["# The main job's validation accuracy over seeds", '',
-             f"`fastbridge-sst2 train` (MiniLM, all 67,349 training items, 2 epochs, lr 1e-4, batch size 32), one process "
+             f"`fastbridge-sst2 train` ({d['checkpoint']}, all 67,349 training items, {d['epochs']} epochs, lr {d['lr']:g}, batch size {d['bs']}), one process "
              f"per run on its own core with 1 torch thread, {a.jobs} run(s) at a time; precision: "
              f"{', '.join(sorted({m['precision'] for m in done.values()}))}"
              f"{' (ATen, oneDNN and MKL capped at AVX2)' if a.isa == 'avx2' else ''}. Accuracy on all 872 validation sentences.", '',

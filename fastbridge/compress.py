@@ -5,7 +5,7 @@
 # %% ../nbs/18_compress.ipynb #b219488d
 from __future__ import annotations
 from . import hub  # first: it silences the import-time warnings of fastai that nobody can act on
-import copy, hashlib, json, logging, os, shutil, time, warnings
+import copy, hashlib, json, logging, shutil, time, warnings
 from pathlib import Path
 from typing import Sequence
 
