@@ -77,7 +77,7 @@ readme: $(STAMP)
 # Re-run every lesson top to bottom in a Jupyter kernel and save it with its outputs (commit them: they teach).
 lessons: export HF_HUB_OFFLINE = 1
 lessons: $(STAMP)
-	for f in course/[0-9][0-9]_*.ipynb; do OMP_NUM_THREADS=1 $(BIN)/python -c "from fastbridge.exercises import run_lesson; run_lesson('$$f', prove_exercises=False, save_to='$$f')" || exit 1; $(BIN)/nbdev_clean --fname $$f; done
+	for f in course/[0-9][0-9]_*.ipynb; do OMP_NUM_THREADS=1 $(BIN)/python -c "from fastbridge.course import run_lesson; run_lesson('$$f', prove_exercises=False, save_to='$$f')" || exit 1; $(BIN)/nbdev_clean --fname $$f; done
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/throughput.py

@@ -10,7 +10,7 @@ applied to validation sentences) and `slice_accuracy` on all 872 validation sent
 from __future__ import annotations
 import argparse, json, os, time
 from pathlib import Path
-from fastbridge.machine import cpu_description
+from fastbridge.utils.machine import cpu_description
 
 HERE = Path(__file__).resolve().parent
 
@@ -42,7 +42,8 @@ def main(argv=None):
     import matplotlib; matplotlib.use('Agg')
     import pandas as pd
     from fastbridge.behaviour import as_predictor, run_suite, sentiment_suite, slice_accuracy, findings_markdown
-    from fastbridge.sst2 import load_sst2, train_sst2
+    from fastbridge.sst2.data import load_sst2
+    from fastbridge.sst2.train import train_sst2
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     if a.model_dir is None:

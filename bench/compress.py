@@ -19,7 +19,7 @@ call: tokenize, pad, run, softmax; median over `--latency-n` validation sentence
 size 64 over all 872 validation sentences (length-sorted batches, the predictor's default; median of `--repeats`).
 Every timing is taken at 1 and at 2 threads (torch intra-op threads / ONNX Runtime intra-op threads), with the
 variants interleaved (round-robin per repeat) so that load from other processes hits them alike. The measuring is
-the library's `fastbridge.compress.measure_predictors` (one run per thread count), the machine `fastbridge.machine.cpu_info`.
+the library's `fastbridge.compress.measure_predictors` (one run per thread count), the machine `fastbridge.utils.machine.cpu_info`.
 
     nice -n 10 python bench/compress.py                  # defaults below; writes bench/results/compress.{md,json}
     python bench/compress.py --train-pct 0.02 --latency-n 20 --repeats 1 --out /tmp/compress   # a quick look
@@ -72,9 +72,9 @@ def main(argv=None):
     from fastai.torch_core import set_seed
     from fastbridge.hub import load_tokenizer
     from fastbridge.learner import text_classifier_learner
-    from fastbridge.sst2 import sst2_dataloaders, load_sst2
+    from fastbridge.sst2.data import sst2_dataloaders, load_sst2
     from fastbridge.compress import TorchPredictor, export_onnx, distill_learner, measure_predictors, student_layer_ids
-    from fastbridge.machine import cpu_info
+    from fastbridge.utils.machine import cpu_info
 
     work, out = Path(a.work), Path(a.out)
     work.mkdir(parents=True, exist_ok=True); out.mkdir(parents=True, exist_ok=True)
@@ -143,7 +143,7 @@ def _goal(ok): return 'met' if ok else '**not met**'
 
 def report(res) -> str:
     "The results as Markdown: settings, one accuracy/size table, one speed table, and the goals of issue 11."
-    from fastbridge.machine import load_note
+    from fastbridge.utils.machine import load_note
     s, rows, cpu, ths = res['settings'], res['rows'], res['cpu'], res['settings']['threads']
     by = {r['variant']: r for r in rows}
     n = s['student_layers']

@@ -28,7 +28,7 @@ from fastbridge.data import read_table
 from fastbridge.embeddings import DescriptionClassifier, load_encoder
 from fastbridge.fewshot import fit_head, fit_setfit, sample_k_per_class
 from fastbridge.hub import packaged_checkpoint_dir
-from fastbridge.machine import cpu_description
+from fastbridge.utils.machine import cpu_description
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT/'competitions'/'sst2'/'data'

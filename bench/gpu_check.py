@@ -102,7 +102,7 @@ def unpack_minilm(carry: Path = CARRY, site: Path = SITE) -> int:
 def info() -> dict:
     "The device, the versions of the libraries that matter, and fastbridge's precision decision."
     import torch
-    from fastbridge.learner import choose_precision, device_capabilities
+    from fastbridge.precision import choose_precision, device_capabilities
     caps = device_capabilities()
     res = dict(python=platform.python_version(), torch=torch.__version__, cuda=torch.version.cuda,
                cuda_available=torch.cuda.is_available(), device=caps.kind, device_name=caps.name,

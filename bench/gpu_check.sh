@@ -33,7 +33,7 @@ if [[ $DRY == 1 ]]; then
   export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
   echo "dry run: checking what needs no GPU" | tee "$LOG"
   $PY -m py_compile bench/gpu_check.py bench/throughput.py || exit 1
-  $PY -m fastbridge.cli train --help > /dev/null || exit 1
+  $PY -m fastbridge.sst2.cli train --help > /dev/null || exit 1
   $PY bench/throughput.py --help > /dev/null || exit 1
   $PY bench/gpu_check.py info > "$OUT/device.json" || exit 1
   echo "device here: $(grep -o '"device_name": "[^"]*"' "$OUT/device.json"), precision $(grep -A1 '"precision": {' "$OUT/device.json" | tail -1 | tr -s ' ')" | tee -a "$LOG"
@@ -47,7 +47,7 @@ else
 fi
 
 RUN=$(mktemp -d)
-step main-job 300 $PY -m fastbridge.cli train --out "$RUN/sst2-main"
+step main-job 300 $PY -m fastbridge.sst2.cli train --out "$RUN/sst2-main"
 [[ -f $RUN/sst2-main/metrics.json ]] && cp "$RUN/sst2-main/metrics.json" "$OUT/sst2-main-metrics.json" && cp "$RUN/sst2-main/history.csv" "$OUT/sst2-main-history.csv"
 step throughput 300 $PY bench/throughput.py --engines fastbridge trainer-grouped trainer --train-n "$TRAIN_N" --seeds 42 --out "$RUN/throughput"
 [[ -f $RUN/throughput/throughput.md ]] && cp "$RUN/throughput/throughput.md" "$RUN/throughput/throughput.json" "$OUT/"

@@ -40,7 +40,7 @@ def _rel(p) -> str:
 def adapt(a) -> dict:
     "Adapt MiniLM's masked LM on SST-2 training sentences; returns the metrics and settings."
     from fastbridge.lm import adapt_language_model
-    from fastbridge.sst2 import load_sst2
+    from fastbridge.sst2.data import load_sst2
     import numpy as np, torch
     train, valid = load_sst2('train'), load_sst2('validation')
     idx = np.sort(np.random.default_rng(a.seed).permutation(len(train))[:a.n_texts])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
+from fastbridge.utils.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
 
 RECIPES = {  # name: (what it is, the options of `fastbridge-sst2 train` that make it, what its metrics.json then records)
     'all-trained': ("every weight trained, the checkpoint's dropout (0.1)", ['--no-freeze-embeddings', '--dropout', 'checkpoint'],
@@ -34,7 +34,7 @@ RECIPES = {  # name: (what it is, the options of `fastbridge-sst2 train` that ma
 def _main_job_defaults() -> dict:
     "The settings `fastbridge-sst2 train` runs with: `train_sst2`'s defaults."
     import inspect
-    from fastbridge.sst2 import train_sst2
+    from fastbridge.sst2.train import train_sst2
     return {k: v.default for k, v in inspect.signature(train_sst2).parameters.items()}
 
 

@@ -2,7 +2,7 @@
 import argparse, math, os, time
 from pathlib import Path
 from fastbridge.competition.rules import find_competition
-from fastbridge.machine import cpu_description
+from fastbridge.utils.machine import cpu_description
 from fastbridge.competition.scoring import _exact_displays, display_bits, flip_visibility
 
 if __name__ == '__main__':

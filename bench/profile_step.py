@@ -14,7 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
+from fastbridge.utils.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
 
 VARIANTS = ['fastai', 'loop-fused', 'loop-foreach', 'loop-forloop', 'loop-fused-zero', 'loop-fused-1thread', 'loop-fused-compile']
 RECIPE_VARIANTS = {  # not the same math: the recipe choices that make a step cheaper (frozen layer groups, dropout)
@@ -92,8 +92,9 @@ def child(a):
     from fastai.torch_core import set_seed
     from fastbridge.data import TextDataLoaders, random_subset
     from fastbridge.hub import load_classifier
-    from fastbridge.learner import bf16_is_fast, set_dropout, text_classifier_learner, transformer_layer_groups
-    from fastbridge.sst2 import SST2_CLASSES, load_sst2
+    from fastbridge.precision import bf16_is_fast
+    from fastbridge.learner import set_dropout, text_classifier_learner, transformer_layer_groups
+    from fastbridge.sst2.data import SST2_CLASSES, load_sst2
     set_seed(a.seed, reproducible=True)
     train, valid = load_sst2('train'), load_sst2('validation')
     train = train.iloc[random_subset(train.label, a.train_n/len(train), a.seed, stratify=True)].reset_index(drop=True)

@@ -60,7 +60,7 @@ def run(condition:str, seed:int, a) -> dict:
     from fastbridge.data import TextDataLoaders, random_subset
     from fastbridge.learner import text_classifier_learner
     from fastbridge.lm import SiATL
-    from fastbridge.sst2 import load_sst2, SST2_CLASSES
+    from fastbridge.sst2.data import load_sst2, SST2_CLASSES
     set_seed(seed, reproducible=True)
     checkpoint = a.model_dir if condition.startswith('adapted') else 'minilm'
     train, valid = load_sst2('train'), load_sst2('validation')

@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info, machine_was_shared  # noqa: E402
+from fastbridge.utils.machine import AVX2_CAP_ENV, cpu_description, cpu_info, machine_was_shared  # noqa: E402
 ENGINES = ['fastbridge', 'trainer', 'trainer-grouped', 'torch']
 
 
@@ -55,8 +55,8 @@ def _setup(a):
     hf_logging.set_verbosity_error()
     from fastbridge.hub import load_classifier
     from fastbridge.data import random_subset
-    from fastbridge.learner import bf16_is_fast
-    from fastbridge.sst2 import load_sst2, SST2_CLASSES
+    from fastbridge.precision import bf16_is_fast
+    from fastbridge.sst2.data import load_sst2, SST2_CLASSES
     train, valid = load_sst2('train'), load_sst2('validation')
     train = train.iloc[random_subset(train.label, a.train_n/len(train), a.seed, stratify=True)].reset_index(drop=True)
     tok, _, model = load_classifier('minilm', labels=SST2_CLASSES, seed=a.seed)
@@ -91,7 +91,7 @@ def run_fastbridge(a, train, valid, tok, model, bf16):
     from fastai.torch_core import set_seed
     from fastbridge.data import TextDataLoaders
     from fastbridge.learner import text_classifier_learner
-    from fastbridge.sst2 import SST2_CLASSES
+    from fastbridge.sst2.data import SST2_CLASSES
     set_seed(a.seed, reproducible=True)
     dls = TextDataLoaders.from_df(train, tok, 'sentence', 'label', SST2_CLASSES, valid_df=valid, bs=a.bs,
                                   max_length=a.max_length, cache_dir=False)

@@ -22,14 +22,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
+from fastbridge.utils.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
 
 ENGINES = ['fastbridge', 'trainer']
 
 
 def _main_job_defaults() -> dict:
     "The recipe `fastbridge-sst2 train` runs: `train_sst2`'s defaults."
-    from fastbridge.sst2 import train_sst2
+    from fastbridge.sst2.train import train_sst2
     return {k: v.default for k, v in inspect.signature(train_sst2).parameters.items()}
 
 
@@ -113,7 +113,7 @@ class _Curve:
 
 def _data(a):
     from fastbridge.data import random_subset
-    from fastbridge.sst2 import load_sst2
+    from fastbridge.sst2.data import load_sst2
     train, valid = load_sst2('train'), load_sst2('validation')
     if a.train_n: train = train.iloc[random_subset(train.label, a.train_n/len(train), a.seed, stratify=True)].reset_index(drop=True)
     return train, valid
@@ -123,7 +123,7 @@ def run_fastbridge(a, bf16):
     from fastai.callback.core import Callback, CancelFitException, CancelValidException
     from fastai.torch_core import set_seed
     from fastbridge.learner import set_dropout, text_classifier_learner
-    from fastbridge.sst2 import SST2_CLASSES
+    from fastbridge.sst2.data import SST2_CLASSES
     from fastbridge.data import TextDataLoaders
     r = _fb_recipe(a)
     set_seed(a.seed, reproducible=True)
@@ -154,7 +154,7 @@ def run_trainer(a, bf16):
     from transformers import Trainer, TrainingArguments, DataCollatorWithPadding, TrainerCallback
     from fastbridge.hub import load_classifier
     from fastbridge.learner import set_dropout, transformer_layer_groups
-    from fastbridge.sst2 import SST2_CLASSES
+    from fastbridge.sst2.data import SST2_CLASSES
     from datasets import Dataset
     train, valid = _data(a)
     tok, _, model = load_classifier('minilm', labels=SST2_CLASSES, seed=a.seed)
@@ -190,7 +190,7 @@ def child(a):
     import torch
     from transformers import logging as hf_logging
     hf_logging.set_verbosity_error()
-    from fastbridge.learner import bf16_is_fast
+    from fastbridge.precision import bf16_is_fast
     if a.threads: torch.set_num_threads(a.threads)
     bf16 = bf16_is_fast() if a.bf16 == 'auto' else a.bf16 == 'on'
     res = {'fastbridge': run_fastbridge, 'trainer': run_trainer}[a.engine](a, bf16)

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from fastbridge.behaviour import as_predictor, findings_markdown, run_suite, sentiment_suite, slice_accuracy, write_findings_to_card
-from fastbridge.sst2 import load_sst2, train_sst2
+from fastbridge.sst2.data import load_sst2
+from fastbridge.sst2.train import train_sst2
 
 
 @pytest.mark.slow

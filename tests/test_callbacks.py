@@ -12,14 +12,14 @@ from fastbridge.callbacks import (GradualUnfreeze, TrainingCheckpoint, atomic_sa
 from fastbridge.data import TextDataLoaders
 from fastbridge.hub import load_tokenizer
 from fastbridge.learner import text_classifier_learner, transformer_layer_groups
-from fastbridge.sst2 import load_sst2
+from fastbridge.sst2.data import load_sst2
 
 SETUP = """
 from fastai.torch_core import set_seed
 from fastbridge.hub import load_tokenizer
 from fastbridge.data import TextDataLoaders
 from fastbridge.learner import text_classifier_learner
-from fastbridge.sst2 import load_sst2
+from fastbridge.sst2.data import load_sst2
 tok, sst = load_tokenizer('tiny-bert'), load_sst2('train').iloc[:160]
 def tiny_learner(seed=0):
     set_seed(seed, reproducible=True)

@@ -42,7 +42,7 @@ def test_train_writes_glue_predictions(tmp_path):
 def test_train_freeze_embeddings(tmp_path, freeze):
     "`--freeze-embeddings` leaves every embedding weight as the checkpoint had it and trains the rest; without it they train too."
     from fastbridge.hub import load_classifier
-    from fastbridge.sst2 import SST2_CLASSES
+    from fastbridge.sst2.data import SST2_CLASSES
     out = tmp_path/'run'
     p = run('train', '--checkpoint', 'tiny-bert', '--train-pct', '0.005', '--epochs', '1', '--lr', '1e-3', '--seed', '0',
             '--precision', 'fp32', '--freeze-embeddings' if freeze else '--no-freeze-embeddings', '--out', str(out))
@@ -78,13 +78,13 @@ LAUNCHERS = {  # two CPU processes each; accelerate's multi-process launch is to
 @pytest.mark.slow
 @pytest.mark.parametrize('launcher', list(LAUNCHERS))
 def test_train_under_launcher_matches_one_process(tmp_path, launcher):
-    "`torchrun`/`accelerate launch ... -m fastbridge.cli train`, 2 CPU processes with gloo x 8 items == 1 process x 16 items; one set of files."
+    "`torchrun`/`accelerate launch ... -m fastbridge.sst2.cli train`, 2 CPU processes with gloo x 8 items == 1 process x 16 items; one set of files."
     args = ['train', '--checkpoint', 'tiny-bert', '--train-pct', '0.005', '--epochs', '2', '--lr', '3e-3', '--bs', '16',
             '--seed', '0', '--precision', 'fp32', '--dropout', '0']
     env = {**os.environ, 'CUDA_VISIBLE_DEVICES': '', 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1'}
     one = run(*args, '--out', str(tmp_path/'one'), cwd=tmp_path, env=env)
     assert one.returncode == 0, one.stderr[-3000:]
-    two = subprocess.run([sys.executable, *LAUNCHERS[launcher], '-m', 'fastbridge.cli', *args, '--out', str(tmp_path/'two')],
+    two = subprocess.run([sys.executable, *LAUNCHERS[launcher], '-m', 'fastbridge.sst2.cli', *args, '--out', str(tmp_path/'two')],
                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert two.returncode == 0, two.stdout[-3000:] + two.stderr[-3000:]
     assert two.stdout.count('SST-2 validation accuracy') == 1 and '(2 processes, fp32)' in two.stdout  # rank 0 reports

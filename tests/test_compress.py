@@ -6,7 +6,7 @@ from fastai.torch_core import set_seed
 
 from fastbridge.hub import load_tokenizer
 from fastbridge.learner import text_classifier_learner
-from fastbridge.sst2 import sst2_dataloaders
+from fastbridge.sst2.data import sst2_dataloaders
 from fastbridge.export import check_round_trip, export_model, learner_probabilities
 from fastbridge.compress import (KnowledgeDistillation, OnnxPredictor, TorchPredictor, distill_learner, export_onnx,
                                  load_predictor, read_predictor_metadata)

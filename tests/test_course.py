@@ -3,7 +3,7 @@ the untouched starter and accepts the reference solution), and the committed les
 import configparser, json, re
 from pathlib import Path
 import pytest
-from fastbridge.exercises import EXERCISES, exercise_checks, read_solutions, run_lesson, solutions_file
+from fastbridge.course import EXERCISES, exercise_checks, read_solutions, run_lesson, solutions_file
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = sorted((REPO/'course').glob('[0-9][0-9]_*.ipynb'))
@@ -34,7 +34,7 @@ def test_lesson_exercises_are_checked_and_solved(lesson):
     sols = read_solutions()
     for _, id in checks:
         assert id.split('.')[0] == str(n), f"{lesson.name} checks exercise {id} of another lesson"
-        assert id in EXERCISES, f"exercise {id} has no registered checker in fastbridge.exercises"
+        assert id in EXERCISES, f"exercise {id} has no registered checker in fastbridge.course"
         assert id in sols, f"exercise {id} has no reference solution in {solutions_file()}"
 
 

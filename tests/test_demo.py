@@ -7,7 +7,7 @@ import pytest
 from fastcore.test import test_close as assert_close  # (renamed so pytest does not collect it)
 
 from fastbridge.hub import load_classifier
-from fastbridge.demo import free_port
+from fastbridge.utils.machine import free_port
 from fastbridge.export import pipeline_probabilities
 
 REPO = Path(__file__).resolve().parents[1]

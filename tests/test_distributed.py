@@ -55,7 +55,7 @@ def test_launch_refuses_what_it_cannot_run():
 
 
 def _sst2_subset(n_train=256, n_valid=64):
-    from fastbridge.sst2 import load_sst2
+    from fastbridge.sst2.data import load_sst2
     tr, va = load_sst2('train'), load_sst2('validation')
     return (tr.iloc[random_subset(tr.label, n_train/len(tr), seed=0, stratify=True)],
             va.iloc[random_subset(va.label, n_valid/len(va), seed=0, stratify=True)])

@@ -3,7 +3,7 @@ import pytest
 from fastai.torch_core import set_seed
 from fastbridge.hub import load_tokenizer
 from fastbridge.learner import text_classifier_learner
-from fastbridge.sst2 import sst2_dataloaders
+from fastbridge.sst2.data import sst2_dataloaders
 
 
 @pytest.mark.slow

@@ -12,11 +12,11 @@ from fastcore.test import test_close as assert_close  # (renamed so pytest does 
 from transformers import BertForSequenceClassification, pipeline
 
 from fastbridge.hub import load_tokenizer, tiny_bert_config
-from fastbridge.learner import BF16Autocast, text_classifier_learner
-from fastbridge.sst2 import sst2_dataloaders
-from fastbridge.export import (GitError, HubLoginError, HubUnavailableError, TrainingLog, check_round_trip, clone_model,
-                               export_model, is_lfs_pointer, learner_probabilities, model_card, push_to_hub, share_to_git,
-                               training_metadata)
+from fastbridge.precision import BF16Autocast
+from fastbridge.learner import text_classifier_learner
+from fastbridge.sst2.data import sst2_dataloaders
+from fastbridge.share import GitError, HubLoginError, HubUnavailableError, clone_model, is_lfs_pointer, push_to_hub, share_to_git
+from fastbridge.export import TrainingLog, check_round_trip, export_model, learner_probabilities, model_card, training_metadata
 
 LONG = "an engrossing, warm and very funny film " * 40  # 320 tokens: longer than max_length=128
 TEXTS = ["a gorgeous, witty, seductive movie.", "the plot is nothing but boilerplate clichés", "dull",

@@ -158,7 +158,7 @@ def test_siatl_refuses_a_mismatched_head(cls_dls):
 
 @pytest.mark.slow
 def test_minilm_adaptation_lowers_held_out_perplexity(tmp_path):
-    from fastbridge.sst2 import load_sst2
+    from fastbridge.sst2.data import load_sst2
     train, valid = load_sst2('train'), load_sst2('validation')
     texts = train.sentence.sample(1500, random_state=0).tolist()
     res = adapt_language_model(texts, 'minilm', tmp_path/'lm', epochs=1, freeze_epochs=1, head_lr=3e-3,

@@ -1,7 +1,7 @@
 "Without the Hub (HF_HUB_OFFLINE=1, set in conftest), Hub paths fail fast with a message that names what works offline."
 import pytest
 from fastbridge.hub import CheckpointError, load_classifier, load_tokenizer
-from fastbridge.sst2 import load_sst2
+from fastbridge.sst2.data import load_sst2
 
 
 def test_hub_checkpoint_offline_names_alternatives():

@@ -6,8 +6,8 @@ import torch
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 
 import fastbridge.learner as fl
-from fastbridge.learner import (BF16Autocast, DeviceCapabilities, bf16_is_fast, choose_precision, device_capabilities,
-                                precision_callbacks, text_classifier_learner)
+from fastbridge.precision import BF16Autocast, DeviceCapabilities, bf16_is_fast, choose_precision, device_capabilities, precision_callbacks
+from fastbridge.learner import text_classifier_learner
 from fastbridge.test_utils import tiny_dls
 
 GPUS = {'Tesla T4': (7, 5), 'Tesla V100-SXM2-16GB': (7, 0), 'NVIDIA A100-SXM4-40GB': (8, 0), 'NVIDIA H100 80GB HBM3': (9, 0),
@@ -31,7 +31,7 @@ def fake_gpu(monkeypatch):
 
 @pytest.fixture
 def fake_cpu(monkeypatch):
-    "Make the learner see a CPU with these flags (what `fastbridge.machine` reads from /proc/cpuinfo)."
+    "Make the learner see a CPU with these flags (what `fastbridge.utils.machine` reads from /proc/cpuinfo)."
     def install(*flags):
         monkeypatch.setattr(fl, 'cpu_model', lambda: 'a test CPU')
         monkeypatch.setattr(fl, 'cpu_flags', lambda: frozenset(flags))

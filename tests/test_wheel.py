@@ -59,9 +59,9 @@ def test_installed_kit_finds_its_data_outside_the_repository(venv, tmp_path):
     py = venv/'bin'/'python'
     out = _run([str(py), '-c', '''
 import fastbridge
-from fastbridge.sst2 import sst2_dir, load_sst2
+from fastbridge.sst2.data import sst2_dir, load_sst2
 from fastbridge.competition.rules import find_competition
-from fastbridge.exercises import solution
+from fastbridge.course import solution
 print(fastbridge.__file__); print(sst2_dir()); print(find_competition().path)
 assert len(load_sst2('validation')) == 872
 assert 'tok.tokenize' in solution('1.1').code'''], cwd=tmp_path)
@@ -83,4 +83,4 @@ def test_a_lesson_runs_from_the_installed_wheel(venv, tmp_path):
         f"import fastbridge; from pathlib import Path\nassert Path(fastbridge.__file__).resolve().is_relative_to(Path({str(venv.resolve())!r})), fastbridge.__file__"))
     lesson = tmp_path/'lesson.ipynb'
     nbformat.write(nb, lesson)
-    _run([str(venv/'bin'/'python'), '-c', f"from fastbridge.exercises import run_lesson; run_lesson({str(lesson)!r}, timeout=900)"], cwd=tmp_path)
+    _run([str(venv/'bin'/'python'), '-c', f"from fastbridge.course import run_lesson; run_lesson({str(lesson)!r}, timeout=900)"], cwd=tmp_path)
