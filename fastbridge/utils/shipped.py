@@ -9,13 +9,15 @@ from pathlib import Path
 import fastbridge
 
 # %% auto #0
-__all__ = ['shipped_roots', 'shipped_file']
+__all__ = ['SHIPPED_DIR', 'shipped_roots', 'shipped_file']
 
 # %% ../../nbs/02_utils.shipped.ipynb #e2a6b358
+SHIPPED_DIR = '_shipped'  # the folder of a built package that holds the shipped files, at their repository paths
+
 def shipped_roots() -> list[Path]: # where shipped files are looked for, in order
-    "The repository root of a clone (or editable install), then the installed `fastbridge` package folder."
+    "The repository root of a clone (or editable install), then the `_shipped` folder of the installed `fastbridge` package."
     pkg = Path(fastbridge.__file__).resolve().parent
-    return [pkg.parent, pkg]
+    return [pkg.parent, pkg/SHIPPED_DIR]
 
 # %% ../../nbs/02_utils.shipped.ipynb #6367e8ff
 def shipped_file(rel_path:str|Path, # the file's path relative to the repository root, e.g. 'course/solutions.py'
