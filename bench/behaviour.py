@@ -8,24 +8,26 @@ applied to validation sentences) and `slice_accuracy` on all 872 validation sent
     python bench/behaviour.py --model-dir runs/sst2-minilm/model    # test a model trained before, skip training
 """
 from __future__ import annotations
-import argparse, json, os, time
+import argparse, json, time
 from pathlib import Path
 from fastbridge.utils.machine import cpu_description
+from _harness import add_options, bench_parser
 
-HERE = Path(__file__).resolve().parent
 
-
-def _args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__)
     p.add_argument('--train-pct', type=float, default=0.1, help="fraction of SST-2's training split to fine-tune on")
     p.add_argument('--epochs', type=int, default=1)
-    p.add_argument('--seed', type=int, default=42, help="training seed")
+    add_options(p, 'seed')
     p.add_argument('--suite-seed', type=int, default=0, help="seed of the test items")
     p.add_argument('--n', type=int, default=200, help="items per test (at most)")
     p.add_argument('--model-dir', default=None, help="an already trained model folder; skips training")
     p.add_argument('--run-dir', default='runs/behaviour-baseline', help="where training writes its model and metrics")
-    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
-    return p.parse_args(argv)
+    add_options(p, 'out')
+    return p
+
+
+def _args(argv=None): return parser().parse_args(argv)
 
 
 def _md_table(df) -> str:

@@ -28,29 +28,32 @@ from __future__ import annotations
 import argparse, json, os, sys, time, warnings
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from _harness import add_options, bench_parser
 
 
-def _args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__)
     p.add_argument('--train-pct', type=float, default=0.1, help="fraction of SST-2's 67,349 training items (stratified)")
     p.add_argument('--epochs', type=int, default=1)
     p.add_argument('--lr', type=float, default=1e-4)
     p.add_argument('--bs', type=int, default=32)
-    p.add_argument('--seed', type=int, default=42)
+    add_options(p, 'seed')
     p.add_argument('--student-layers', type=int, default=3)
     p.add_argument('--how', default='spread', choices=['spread', 'first'], help="which teacher layers the student keeps")
     p.add_argument('--student-lr', type=float, default=2e-4)
     p.add_argument('--T', type=float, default=2.0, help="distillation temperature")
     p.add_argument('--alpha', type=float, default=0.5, help="weight of the soft (teacher) loss")
-    p.add_argument('--threads', type=int, nargs='+', default=[1, 2], help="thread counts of the timings")
+    p.add_argument('--threads', type=int, nargs='+', default=[1, 2], help="thread counts of the timings")  # not the shared --threads: several
     p.add_argument('--train-threads', type=int, default=2, help="torch threads for fine-tuning and distillation (1 wastes less on a busy machine)")
     p.add_argument('--latency-n', type=int, default=100, help="validation sentences timed one at a time, per repeat")
     p.add_argument('--repeats', type=int, default=2)
     p.add_argument('--work', default='runs/bench-compress', help="where the variants are saved")
-    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
+    add_options(p, 'out')
     p.add_argument('--report-only', action='store_true', help="rewrite compress.md from the compress.json in --out, measuring nothing")
-    return p.parse_args(argv)
+    return p
+
+
+def _args(argv=None): return parser().parse_args(argv)
 
 
 def _fit(learn, epochs, lr):

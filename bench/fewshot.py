@@ -22,13 +22,9 @@ os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 os.environ.setdefault('WANDB_DISABLED', 'true')
 import numpy as np
 import pandas as pd
-import torch
 
-from fastbridge.data import read_table
-from fastbridge.embeddings import DescriptionClassifier, load_encoder
-from fastbridge.fewshot import fit_head, fit_setfit, sample_k_per_class
-from fastbridge.hub import packaged_checkpoint_dir
-from fastbridge.utils.machine import cpu_description
+from fastbridge.utils.machine import cpu_description  # torch and the models load in the functions: `--help` is instant
+from _harness import add_options, bench_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT/'competitions'/'sst2'/'data'
@@ -39,6 +35,7 @@ def run_setfit_library(shots:pd.DataFrame, valid:pd.DataFrame, seed:int) -> dict
     "Train and score the `setfit` library with its default arguments (no reporting to W&B etc.)."
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments
+    from fastbridge.hub import packaged_checkpoint_dir
     t0 = time.perf_counter()
     model = SetFitModel.from_pretrained(str(packaged_checkpoint_dir('minilm')))
     with tempfile.TemporaryDirectory() as out:  # its Trainer saves a final checkpoint (its default), here not in the repository
@@ -53,6 +50,7 @@ def run_setfit_library(shots:pd.DataFrame, valid:pd.DataFrame, seed:int) -> dict
 
 
 def run_fastbridge_setfit(encoder, shots, valid, seed) -> dict:
+    from fastbridge.fewshot import fit_setfit
     t0 = time.perf_counter()
     clf = fit_setfit(encoder, shots.sentence, shots.label, seed=seed)
     t1 = time.perf_counter()
@@ -61,6 +59,7 @@ def run_fastbridge_setfit(encoder, shots, valid, seed) -> dict:
 
 
 def run_fastbridge_frozen(encoder, shots, valid, seed, cache_dir) -> dict:
+    from fastbridge.fewshot import fit_head
     t0 = time.perf_counter()
     clf = fit_head(encoder, shots.sentence, shots.label, seed=seed, cache_dir=cache_dir)
     t1 = time.perf_counter()
@@ -105,24 +104,32 @@ def to_markdown(summary:pd.DataFrame, runs:list[dict], meta:dict) -> str:
         *per_seed, ""])
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__, full_doc=True)
     p.add_argument('--ks', type=int, nargs='+', default=[8, 16, 64], help='examples per class')
-    p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
+    add_options(p, 'seeds')
     p.add_argument('--methods', nargs='+', default=['setfit', 'fastbridge-setfit', 'fastbridge-frozen', 'fastbridge-describe'])
-    p.add_argument('--threads', type=int, default=2, help='torch threads (the same for every method)')
+    add_options(p, threads=2)  # the same for every method
     p.add_argument('--shared', default='the CPU was shared with other engineers\' jobs during the run',
                    help='how loaded the machine was, for the results file')
     p.add_argument('--out', default=str(ROOT/'bench'/'results'/'fewshot'), help='writes OUT.json and OUT.md')
     p.add_argument('--report-only', action='store_true', help='rewrite OUT.md from OUT.json, measuring nothing')
-    a = p.parse_args()
+    return p
+
+
+def main(argv=None):
+    a = parser().parse_args(argv)
     if a.report_only:
         res = json.loads(Path(a.out).with_suffix('.json').read_text())
         runs = res['runs']
         summary = summarize([r if r['seed'] is not None else {**r, 'seed': 0} for r in runs])
         Path(a.out).with_suffix('.md').write_text(to_markdown(summary, runs, res['meta']))
         return
-    torch.set_num_threads(a.threads)
+    import torch
+    from fastbridge.data import read_table
+    from fastbridge.embeddings import DescriptionClassifier, load_encoder
+    from fastbridge.fewshot import sample_k_per_class
+    if a.threads: torch.set_num_threads(a.threads)
     warnings.filterwarnings('ignore'); logging.disable(logging.WARNING)
     import setfit, transformers
     train, valid = read_table(DATA/'train.tsv'), read_table(DATA/'validation.tsv')
@@ -153,7 +160,7 @@ def main():
             meta = dict(date=time.strftime('%Y-%m-%d'), command=(f'nice -n {os.nice(0)} ' if os.nice(0) else '') + 'python bench/fewshot.py ' + ' '.join(
                             f"--{n} {' '.join(map(str, v)) if isinstance(v, list) else v}" for n, v in
                             [('ks', a.ks), ('seeds', a.seeds), ('threads', a.threads)]),
-                        cpu=cpu_description(), threads=a.threads, shared=a.shared, load_start=load_start,
+                        cpu=cpu_description(), threads=torch.get_num_threads(), shared=a.shared, load_start=load_start,
                         load_end=', '.join(f'{x:.1f}' for x in os.getloadavg()), torch=torch.__version__,
                         transformers=transformers.__version__, setfit=setfit.__version__)
             out.with_suffix('.json').write_text(json.dumps(dict(meta=meta, runs=runs), indent=1))

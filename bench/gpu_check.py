@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse, importlib.metadata as md, json, lzma, os, platform, shutil, subprocess, sys
 from pathlib import Path
 
+from _harness import bench_parser
+
 ROOT = Path(__file__).resolve().parent.parent
 CARRY = ROOT/'.gpu_carry'
 SITE = Path('/tmp/site')
@@ -140,12 +142,16 @@ def summary(out: Path) -> str:
     return md_text
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__)
     p.add_argument('step', choices=['pack', 'unpack', 'info', 'summary'])
     p.add_argument('out', nargs='?', default='bench/results/gpu', help="results folder (summary)")
     p.add_argument('--lean', action='store_true', help="pack: leave out the newer transformers and its Hub client")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    a = parser().parse_args(argv)
     if a.step == 'pack': pack(lean=a.lean)
     elif a.step == 'unpack': unpack()
     elif a.step == 'info': print(json.dumps(info(), indent=2))

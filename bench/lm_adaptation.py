@@ -13,23 +13,28 @@ from __future__ import annotations
 import argparse, json, os, platform, time, warnings
 from pathlib import Path
 
+from _harness import add_options, bench_parser
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_MODEL_DIR = REPO/'runs'/'lm-sst2-minilm'
 
 
-def _args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__)
     p.add_argument('--n-texts', type=int, default=4_000, help="random SST-2 training sentences to adapt on (labels unused)")
     p.add_argument('--epochs', type=int, default=1, help="epochs of the whole model")
     p.add_argument('--freeze-epochs', type=int, default=1, help="epochs of the masked-LM head alone, first")
     p.add_argument('--lr', type=float, default=1e-4)
     p.add_argument('--head-lr', type=float, default=3e-3)
     p.add_argument('--bs', type=int, default=32)
-    p.add_argument('--seed', type=int, default=42)
+    add_options(p, 'seed')
     p.add_argument('--model-dir', default=str(DEFAULT_MODEL_DIR), help="where the adapted model is saved")
-    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
-    return p.parse_args(argv)
+    add_options(p, 'out')
+    return p
+
+
+def _args(argv=None): return parser().parse_args(argv)
 
 
 def _rel(p) -> str:

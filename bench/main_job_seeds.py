@@ -13,12 +13,13 @@ rerun (`--rerun` to redo), so a long sweep can be stopped and resumed.
     python bench/main_job_seeds.py --isa avx2 --bf16 off --tag avx2     # float32 with kernels capped at AVX2
 """
 from __future__ import annotations
-import argparse, json, os, statistics as st, subprocess, sys, time
+import argparse, json, os, statistics as st, sys, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.utils.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
+from fastbridge.utils.machine import cpu_description, cpu_info, load_note  # noqa: E402
+from _harness import ChildRun, add_options, bench_parser, finished_record, reproduce_command, write_results  # noqa: E402
 
 RECIPES = {  # name: (what it is, the options of `fastbridge-sst2 train` that make it, what its metrics.json then records)
     'all-trained': ("every weight trained, the checkpoint's dropout (0.1)", ['--no-freeze-embeddings', '--dropout', 'checkpoint'],
@@ -45,18 +46,21 @@ def _recorded(recipe: str) -> dict:
     return {**{k: d[k] for k in keys}, **(RECIPES[recipe][2] or {})}
 
 
-def _args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__)
     p.add_argument('--recipes', nargs='+', default=['all-trained', 'frozen-emb', 'frozen-emb-dropout0'], choices=list(RECIPES),
                    help="the first is the one the others are compared with")
-    p.add_argument('--seeds', nargs='+', type=int, default=[42, 43, 44])
+    add_options(p, 'seeds')
     p.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1), help="runs at the same time, each on its own core")
-    p.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto')
-    p.add_argument('--isa', choices=['native', 'avx2'], default='native', help="avx2: cap ATen, oneDNN and MKL at AVX2")
+    add_options(p, 'bf16', 'isa')
     p.add_argument('--runs', default='runs/main_job_seeds', help="folder of the runs' folders (<recipe>-seed<seed>)")
     p.add_argument('--rerun', action='store_true', help="train again where a finished run is found")
-    p.add_argument('--tag', default='', help="suffix of the result files")
-    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
+    add_options(p, 'tag', 'out')
+    return p
+
+
+def _args(argv=None):
+    p = parser()
     a = p.parse_args(argv)
     if a.jobs < 1: p.error(f"--jobs must be 1 or more, not {a.jobs}")
     if len(set(a.recipes)) != len(a.recipes) or len(set(a.seeds)) != len(a.seeds): p.error("name each recipe and seed once")
@@ -65,27 +69,22 @@ def _args(argv=None):
 
 def _finished(folder: Path, recipe: str, seed: int, a) -> dict|None:
     "The metrics of a finished run of `recipe` in `folder` with these settings (metrics.json and the bench's settings.json), else None."
-    f, sf = folder/'metrics.json', folder/'settings.json'
-    if a.rerun or not (f.is_file() and sf.is_file()): return None
-    m, s = json.loads(f.read_text()), json.loads(sf.read_text())
-    want = dict(seed=seed, processes=1, torch_threads=1, **_recorded(recipe))
-    if any(m.get(k) != v for k, v in want.items()): return None
-    return m if s.get('isa') == a.isa and s.get('bf16') == a.bf16 else None
+    if a.rerun: return None
+    m = finished_record(folder/'metrics.json', dict(seed=seed, processes=1, torch_threads=1, **_recorded(recipe)))
+    return m if m is not None and finished_record(folder/'settings.json', dict(isa=a.isa, bf16=a.bf16)) is not None else None
 
 
-def _start(recipe: str, seed: int, core: int, a) -> tuple:
+def _start(recipe: str, seed: int, core: int, a) -> ChildRun:
+    "`fastbridge-sst2 train` of `recipe` with `seed` in its own process, on `core` with 1 thread; its result is the run's metrics.json."
     folder = Path(a.runs)/f"{recipe}-seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
     opts = RECIPES[recipe][1]
     cmd = [str(Path(sys.executable).with_name('fastbridge-sst2')), 'train', '--seed', str(seed), '--bf16', a.bf16, *opts,
            '--out', str(folder)]
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1', **(AVX2_CAP_ENV if a.isa == 'avx2' else {})}
     (folder/'metrics.json').unlink(missing_ok=True)  # a run that fails leaves no stale result behind
     (folder/'settings.json').write_text(json.dumps(dict(options=opts, isa=a.isa, bf16=a.bf16, core=core, command=cmd), indent=2))
-    log = open(folder/'train.log', 'w')
-    pin = (lambda: os.sched_setaffinity(0, {core})) if hasattr(os, 'sched_setaffinity') else None
-    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=pin)
-    return recipe, seed, folder, p, log, time.time()
+    return ChildRun(f"{recipe} seed {seed}", cmd, isa=a.isa, omp_threads=1, log=folder/'train.log', core=core,
+                    result_file=folder/'metrics.json')
 
 
 def run_all(a) -> tuple[dict, int]:
@@ -106,14 +105,13 @@ def run_all(a) -> tuple[dict, int]:
             core = next((c for c in cores if c not in busy), cores[len(running) % len(cores)])
             r, s = todo.pop(0)
             print(f"training {r} seed {s} on core {core}", flush=True)
-            running.append((*_start(r, s, core, a), core))
+            running.append((r, s, _start(r, s, core, a), core))
         time.sleep(5)
-        for job in [j for j in running if j[3].poll() is not None]:
-            r, s, folder, p, log, t0, core = job
-            log.close(); running.remove(job)
-            if p.returncode: sys.exit(f"{r} seed {s} failed (exit {p.returncode}); its log: {folder/'train.log'}")
-            done[r, s] = json.loads((folder/'metrics.json').read_text())
-            print(f"{r} seed {s}: {done[r, s]['valid_accuracy']:.2%} in {(time.time() - t0)/60:.1f} min", flush=True)
+        for job in [j for j in running if j[2].done()]:
+            r, s, run, core = job
+            running.remove(job)
+            done[r, s] = run.result()
+            print(f"{r} seed {s}: {done[r, s]['valid_accuracy']:.2%} in {run.seconds/60:.1f} min", flush=True)
     return done, n_train
 
 
@@ -149,14 +147,11 @@ def main(argv=None):
     load0 = os.getloadavg()[0]
     done, n_trained = run_all(a)
     loads = (load0, os.getloadavg()[0])
-    md = report(a, done, loads, ('python bench/main_job_seeds.py ' + ' '.join(argv)).strip(), n_trained)
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    name = 'main_job_seeds' + (f"_{a.tag}" if a.tag else '')
-    (out/f'{name}.md').write_text(md)
+    md = report(a, done, loads, reproduce_command(__file__, argv), n_trained)
     runs = [dict(recipe=r, seed=s, options=RECIPES[r][1], **{k: m[k] for k in ('valid_accuracy', 'confusion_matrix', 'precision', 'train_seconds', 'torch_threads')})
             for (r, s), m in sorted(done.items())]
-    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=cpu_info(), loads=loads if n_trained else None,
-                                                    trained_now=n_trained, runs=runs), indent=2))
+    write_results(a.out, 'main_job_seeds', a.tag, md, dict(args=vars(a), machine=cpu_info(), loads=loads if n_trained else None,
+                                                        trained_now=n_trained, runs=runs))
     print(md)
 
 

@@ -4,12 +4,18 @@ from pathlib import Path
 from fastbridge.competition.rules import find_competition
 from fastbridge.utils.machine import cpu_description
 from fastbridge.competition.scoring import _exact_displays, display_bits, flip_visibility
+from _harness import RESULTS, bench_parser
+
+
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__)
+    p.add_argument('--n', type=int, default=910, help="sentences in the public part (SST-2: 910)")
+    p.add_argument('--out', default=str(RESULTS/'probe_bits.md'), help="the Markdown file to write")
+    return p
+
 
 if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument('--n', type=int, default=910, help="sentences in the public part (SST-2: 910)")
-    p.add_argument('--out', default=str(Path(__file__).parent/'results'/'probe_bits.md'))
-    a = p.parse_args()
+    a = parser().parse_args()
     prec = find_competition().public_precision
     t = time.time(); exact = _exact_displays(a.n); dt = time.time() - t
     rows = [('before: exact accuracy, F1, MCC', f"{exact:,}", f"{math.log2(exact):.1f}", '100%'),

@@ -9,12 +9,14 @@ Writes bench/results/profile_step[_<tag>].md and .json. Timings are medians over
 changing machine load hits every variant alike; compare the ratios within one run.
 """
 from __future__ import annotations
-import argparse, copy, json, os, statistics as st, subprocess, sys, time, warnings
+import argparse, copy, statistics as st, sys, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.utils.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
+from fastbridge.utils.machine import cpu_description, cpu_info, load_note  # noqa: E402
+from _harness import (ChildRun, add_options, bench_parser, child_setup, reproduce_command, resolve_bf16,  # noqa: E402
+                      send_result, sst2_train_subset, write_results)
 
 VARIANTS = ['fastai', 'loop-fused', 'loop-foreach', 'loop-forloop', 'loop-fused-zero', 'loop-fused-1thread', 'loop-fused-compile']
 RECIPE_VARIANTS = {  # not the same math: the recipe choices that make a step cheaper (frozen layer groups, dropout)
@@ -22,24 +24,23 @@ RECIPE_VARIANTS = {  # not the same math: the recipe choices that make a step ch
     'recipe-frozen-emb-dropout0': dict(freeze=1, dropout=0.0), 'recipe-frozen2-dropout0': dict(freeze=2, dropout=0.0)}
 
 
-def _args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--train-n', type=int, default=2000, help="SST-2 training items to draw batches from")
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__)
+    add_options(p, train_n=2000)
     p.add_argument('--bs', type=int, default=32)
     p.add_argument('--checkpoint', default='minilm', help="'tiny-bert' (a tiny random BERT) isolates the per-step overhead")
-    p.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto')
-    p.add_argument('--isa', choices=['native', 'avx2'], default='native', help="avx2: cap ATen, oneDNN and MKL at AVX2")
-    p.add_argument('--threads', type=int, default=0, help="torch threads (0: torch's default, one per core)")
+    add_options(p, 'bf16', 'isa', 'threads')
     p.add_argument('--steps', type=int, default=8, help="steps per variant and round")
     p.add_argument('--rounds', type=int, default=3, help="round-robin rounds over the variants")
     p.add_argument('--variants', nargs='+', default=VARIANTS, choices=VARIANTS + list(RECIPE_VARIANTS),
                    help="recipe-* variants (frozen layer groups, no dropout) are not the same math; ask for them by name")
     p.add_argument('--profile-steps', type=int, default=10, help="steps under torch.profiler (the fastai path)")
-    p.add_argument('--tag', default='', help="suffix of the result files")
-    p.add_argument('--seed', type=int, default=42)
-    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
+    add_options(p, 'tag', 'seed', 'out')
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    return p
+
+
+def _args(argv=None): return parser().parse_args(argv)
 
 
 class _Clock:
@@ -84,22 +85,17 @@ def _phases(marks):
 
 
 def child(a):
-    warnings.filterwarnings('ignore')
     import torch
-    if a.threads: torch.set_num_threads(a.threads)
-    from transformers import logging as hf_logging
-    hf_logging.set_verbosity_error()
+    child_setup(a.threads)
     from fastai.torch_core import set_seed
-    from fastbridge.data import TextDataLoaders, random_subset
+    from fastbridge.data import TextDataLoaders
     from fastbridge.hub import load_classifier
-    from fastbridge.precision import bf16_is_fast
     from fastbridge.learner import set_dropout, text_classifier_learner, transformer_layer_groups
     from fastbridge.sst2.data import SST2_CLASSES, load_sst2
     set_seed(a.seed, reproducible=True)
-    train, valid = load_sst2('train'), load_sst2('validation')
-    train = train.iloc[random_subset(train.label, a.train_n/len(train), a.seed, stratify=True)].reset_index(drop=True)
+    train, valid = sst2_train_subset(a.train_n, a.seed), load_sst2('validation')
     tok, _, model = load_classifier(a.checkpoint, labels=SST2_CLASSES, seed=a.seed)
-    bf16 = bf16_is_fast() if a.bf16 == 'auto' else a.bf16 == 'on'
+    bf16 = resolve_bf16(a.bf16)
     dls = TextDataLoaders.from_df(train, tok, 'sentence', 'label', SST2_CLASSES, valid_df=valid.iloc[:64], bs=a.bs, cache_dir=False)
     clock = _Clock()
     learn = text_classifier_learner(dls, model=model, bf16=bf16, metrics=[], wd=0.01, cbs=clock.callbacks())
@@ -196,14 +192,14 @@ def child(a):
                compile_s=variants.get('loop-fused-compile:compile_s'),
                phases_ms={k: 1000*v for k, v in phases.items()}, ops=ops,
                mean_padded_tokens=float(st.mean(x['input_ids'].numel() for x, _ in batches)))
-    print('RESULT ' + json.dumps(res), flush=True)
+    send_result(res)
 
 
 def report(res, a, cmd, load_before, load_after):
     fast = res['step_ms'].get('loop-fused')
     lines = [f"# Where a training step of {a.checkpoint} goes ({'bf16 autocast' if res['bf16'] else 'float32'}, "
              f"{'kernels capped at AVX2' if a.isa == 'avx2' else 'native kernels'})", '',
-             f"{'MiniLM (all-MiniLM-L6-v2)' if a.checkpoint == 'minilm' else a.checkpoint}, SST-2 batches of {a.bs} from {a.train_n:,} training items, length-bucketed "
+             f"{'MiniLM (all-MiniLM-L6-v2)' if a.checkpoint == 'minilm' else a.checkpoint}, SST-2 batches of {a.bs} from {f'{a.train_n:,}' if a.train_n else 'all 67,349'} training items, length-bucketed "
              f"(mean {res['mean_padded_tokens']:.0f} padded tokens per batch), fused AdamW; {res['threads']} torch threads, "
              f"ATen CPU capability {res['cpu_capability']}.", '',
              f"Machine: {cpu_description()}; {load_note(load_before, load_after)}.", '',
@@ -235,18 +231,10 @@ def main(argv=None):
     a = _args(argv)
     if a.child: return child(a)
     argv = sys.argv[1:] if argv is None else argv
-    cmd = 'python bench/profile_step.py ' + ' '.join(argv)
-    env = {**os.environ, 'HF_HUB_OFFLINE': '1', **(AVX2_CAP_ENV if a.isa == 'avx2' else {})}
-    load_before = os.getloadavg()[0]
-    p = subprocess.run([sys.executable, __file__, '--child', *argv], capture_output=True, text=True, env=env)
-    line = next((l for l in p.stdout.splitlines() if l.startswith('RESULT ')), None)
-    if p.returncode or line is None: sys.exit(f"the profiled run failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
-    res = json.loads(line[7:])
-    md = report(res, a, cmd.strip(), load_before, os.getloadavg()[0])
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    name = 'profile_step' + (f"_{a.tag}" if a.tag else '')
-    (out/f'{name}.md').write_text(md)
-    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=cpu_info(), result=res), indent=2))
+    run = ChildRun('the profiled run', [sys.executable, __file__, '--child', *argv], isa=a.isa)
+    res = run.result()
+    md = report(res, a, reproduce_command(__file__, argv), run.load_before, run.load_after)
+    write_results(a.out, 'profile_step', a.tag, md, dict(args=vars(a), machine=cpu_info(), result=res))
     print(md)
 
 

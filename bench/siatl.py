@@ -22,12 +22,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import lm_adaptation  # noqa: E402  (bench/lm_adaptation.py)
+from _harness import add_options, bench_parser, finished_record, sst2_train_subset  # noqa: E402
 
 CONDITIONS = ['baseline', 'siatl', 'adapted', 'adapted+siatl']
 
 
-def _args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__)
     p.add_argument('--conditions', nargs='+', default=CONDITIONS, choices=CONDITIONS)
     p.add_argument('--n-train', type=int, default=2000, help="training items (stratified random subset of SST-2 train, per seed)")
     p.add_argument('--epochs', type=int, default=2)
@@ -35,21 +36,22 @@ def _args(argv=None):
     p.add_argument('--bs', type=int, default=32)
     p.add_argument('--gamma0', type=float, default=0.1, help="SiATL: weight of the LM loss in the first epoch")
     p.add_argument('--decay', type=float, default=0.5, help="SiATL: factor on the weight after each epoch")
-    p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
+    add_options(p, 'seeds')
     p.add_argument('--model-dir', default=str(lm_adaptation.DEFAULT_MODEL_DIR), help="the adapted masked LM (bench/lm_adaptation.py)")
-    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
+    add_options(p, 'out')
     p.add_argument('--fresh', action='store_true', help="rerun every run, even those already in OUT/siatl.json with the same settings")
-    return p.parse_args(argv)
+    return p
+
+
+def _args(argv=None): return parser().parse_args(argv)
 
 SAME = ('n_train', 'epochs', 'lr', 'bs', 'gamma0', 'decay')  # settings that must match for a stored run to be reused
 
 
 def _stored(a, path:Path) -> list[dict]:
     "Runs in an earlier `siatl.json` made with the same settings (so a condition can be added without rerunning the rest)."
-    if a.fresh or not path.exists(): return []
-    old = json.loads(path.read_text())
-    if any(old['settings'].get(k) != getattr(a, k) for k in SAME): return []
-    return old['runs']
+    old = None if a.fresh else finished_record(path, {k: getattr(a, k) for k in SAME}, section='settings')
+    return [] if old is None else old['runs']
 
 
 def run(condition:str, seed:int, a) -> dict:
@@ -57,14 +59,13 @@ def run(condition:str, seed:int, a) -> dict:
     import torch
     from fastai.torch_core import set_seed
     from fastbridge.hub import load_tokenizer
-    from fastbridge.data import TextDataLoaders, random_subset
+    from fastbridge.data import TextDataLoaders
     from fastbridge.learner import text_classifier_learner
     from fastbridge.lm import SiATL
     from fastbridge.sst2.data import load_sst2, SST2_CLASSES
     set_seed(seed, reproducible=True)
     checkpoint = a.model_dir if condition.startswith('adapted') else 'minilm'
-    train, valid = load_sst2('train'), load_sst2('validation')
-    train = train.iloc[random_subset(train.label, a.n_train/len(train), seed, stratify=True)]
+    train, valid = sst2_train_subset(a.n_train, seed), load_sst2('validation')
     tok = load_tokenizer(checkpoint)
     dls = TextDataLoaders.from_df(train, tok, 'sentence', 'label', SST2_CLASSES, valid_df=valid, bs=a.bs)
     siatl = SiATL(a.gamma0, a.decay, seed=seed) if condition.endswith('siatl') else None

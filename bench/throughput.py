@@ -17,51 +17,45 @@ Each engine runs in its own process (so peak memory is its own) and the parent w
     python bench/throughput.py --train-n 2000 --engines fastbridge trainer   # a quick look
 """
 from __future__ import annotations
-import argparse, json, os, resource, subprocess, sys, time, warnings
+import argparse, json, resource, sys, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.utils.machine import AVX2_CAP_ENV, cpu_description, cpu_info, machine_was_shared  # noqa: E402
+from fastbridge.utils.machine import cpu_description, cpu_info, machine_was_shared  # noqa: E402
+from _harness import (ChildRun, add_options, bench_parser, child_command, child_setup, reproduce_command,  # noqa: E402
+                      resolve_bf16, send_result, sst2_train_subset, write_results)
 ENGINES = ['fastbridge', 'trainer', 'trainer-grouped', 'torch']
 
 
-def _args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__)
     p.add_argument('--engines', nargs='+', default=ENGINES, choices=ENGINES)
-    p.add_argument('--train-n', type=int, default=16_000, help="training items (stratified random subset of SST-2 train)")
+    add_options(p, train_n=16_000)
     p.add_argument('--epochs', type=int, default=1)
     p.add_argument('--bs', type=int, default=32)
     p.add_argument('--lr', type=float, default=1e-4)
     p.add_argument('--warmup', type=float, default=0.1, help="fraction of steps of linear warm-up")
     p.add_argument('--wd', type=float, default=0.01)
     p.add_argument('--max-length', type=int, default=128)
-    p.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto')
-    p.add_argument('--isa', choices=['native', 'avx2'], default='native', help="avx2: cap ATen, oneDNN and MKL at AVX2 (as on an AVX2-only CPU)")
-    p.add_argument('--threads', type=int, default=0, help="torch threads (0: torch's default, one per core)")
-    p.add_argument('--tag', default='', help="suffix of the result files")
+    add_options(p, 'bf16', 'isa', 'threads', 'tag')
     p.add_argument('--parallel', action='store_true', help="run a seed's engines at the same time (on a shared machine they then see the same load; give each --threads 1)")
-    p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44], help="one run per engine and seed (subset, head init, order)")
-    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
+    add_options(p, 'seeds', 'out')
     p.add_argument('--engine', help=argparse.SUPPRESS)  # set in the child processes
     p.add_argument('--seed', type=int, help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    return p
+
+
+def _args(argv=None): return parser().parse_args(argv)
 
 
 # ---------------------------------------------------------------- shared set-up (identical for every engine)
 def _setup(a):
-    warnings.filterwarnings('ignore')
-    from transformers import logging as hf_logging
-    hf_logging.set_verbosity_error()
     from fastbridge.hub import load_classifier
-    from fastbridge.data import random_subset
-    from fastbridge.precision import bf16_is_fast
     from fastbridge.sst2.data import load_sst2, SST2_CLASSES
-    train, valid = load_sst2('train'), load_sst2('validation')
-    train = train.iloc[random_subset(train.label, a.train_n/len(train), a.seed, stratify=True)].reset_index(drop=True)
+    train, valid = sst2_train_subset(a.train_n, a.seed), load_sst2('validation')
     tok, _, model = load_classifier('minilm', labels=SST2_CLASSES, seed=a.seed)
-    bf16 = bf16_is_fast() if a.bf16 == 'auto' else a.bf16 == 'on'
-    return train, valid, tok, model, bf16
+    return train, valid, tok, model, resolve_bf16(a.bf16)
 
 
 def _linear_schedule(n_steps, warmup):
@@ -182,7 +176,7 @@ def run_torch(a, train, valid, tok, model, bf16):
 
 def child(a):
     import torch
-    if a.threads: torch.set_num_threads(a.threads)
+    child_setup(a.threads)
     train, valid, tok, model, bf16 = _setup(a)
     fn = {'fastbridge': run_fastbridge, 'trainer': run_trainer, 'torch': run_torch,
           'trainer-grouped': lambda *o: run_trainer(*o, grouped=True)}[a.engine]
@@ -190,7 +184,7 @@ def child(a):
     res.update(engine=a.engine, bf16=bf16, peak_mem_mb=_peak_mem_mb(), threads=torch.get_num_threads(),
                cpu_capability=torch.backends.cpu.get_cpu_capability(),
                samples_per_s=res['samples']/res['train_seconds'], padded_tokens_per_s=res['padded_tokens']/res['train_seconds'])
-    print('RESULT ' + json.dumps(res), flush=True)
+    send_result(res)
 
 
 # ---------------------------------------------------------------- the parent: run each engine and seed, write the tables
@@ -232,18 +226,14 @@ def main(argv=None):
     a = _args(argv)
     if a.engine: return child(a)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    results, env = [], {**os.environ, 'HF_HUB_OFFLINE': '1', **(AVX2_CAP_ENV if a.isa == 'avx2' else {})}
+    results = []
     def start(e, seed):
         print(f"== {e}, seed {seed}", flush=True)
-        cmd = [sys.executable, __file__, '--engine', e, '--seed', str(seed), '--train-n', str(a.train_n), '--epochs', str(a.epochs),
-               '--bs', str(a.bs), '--lr', str(a.lr), '--warmup', str(a.warmup), '--wd', str(a.wd),
-               '--max-length', str(a.max_length), '--bf16', a.bf16, '--threads', str(a.threads), '--out', str(out)]
-        return e, seed, os.getloadavg()[0], subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    def finish(e, seed, load, p):
-        stdout, stderr = p.communicate()
-        line = next((l for l in stdout.splitlines() if l.startswith('RESULT ')), None)
-        if p.returncode or line is None: sys.exit(f"{e} failed:\n{stdout[-3000:]}\n{stderr[-3000:]}")
-        results.append({**json.loads(line[7:]), 'seed': seed, 'load_before': load, 'load_after': os.getloadavg()[0]}); print(json.dumps(results[-1]), flush=True)
+        return seed, ChildRun(e, child_command(__file__, a, skip=('engines', 'seeds', 'parallel', 'isa', 'tag'), engine=e, seed=seed),
+                              isa=a.isa)
+    def finish(seed, run):
+        res = run.result()
+        results.append({**res, 'seed': seed, 'load_before': run.load_before, 'load_after': run.load_after}); print(json.dumps(results[-1]), flush=True)
     for i, seed in enumerate(a.seeds):
         order = a.engines if i % 2 == 0 else a.engines[::-1]  # alternate the order: a changing load hits every engine alike
         if a.parallel:
@@ -251,7 +241,9 @@ def main(argv=None):
         else:
             for e in order: finish(*start(e, seed))
     summary = summarize(results)
-    setup = (f"SST-2, {a.train_n:,} training items (a stratified random subset per seed, the same for every engine), "
+    items = (f"{a.train_n:,} training items (a stratified random subset per seed, the same for every engine)" if a.train_n
+             else "all 67,349 training items")
+    setup = (f"SST-2, {items}, "
              f"{a.epochs} epoch(s), batch size {a.bs}, AdamW (fused) lr {a.lr} with {a.warmup:.0%} linear warm-up then "
              f"linear decay, weight decay {a.wd}, bf16 autocast {'on' if results[0]['bf16'] else 'off'}, "
              f"{results[0]['threads']} torch threads, ATen CPU capability {results[0]['cpu_capability']}"
@@ -259,14 +251,12 @@ def main(argv=None):
              f"seeds {', '.join(map(str, a.seeds))}{'; the engines of a seed ran at the same time' if a.parallel else ''}; accuracy on all 872 validation sentences")
     m = cpu_info()
     loads = ', '.join(f"{r['engine']} {r['load_before']:.1f}-{r['load_after']:.1f}" for r in results)
-    cmd = ('python bench/throughput.py ' + ' '.join(sys.argv[1:] if argv is None else argv)).strip()
+    cmd = reproduce_command(__file__, argv)
     shared = machine_was_shared(*(x for r in results for x in (r['load_before'], r['load_after'])))
     md = (f"{setup}\n\nMachine: {cpu_description()}. Load average before-after each run: "
           f"{loads}{' (**shared with other programs**: read ratios, not absolute rates)' if shared else ' (no other jobs running)'}."
           f"\n\nReproduce: `{cmd}`\n\n{table(summary)}\n")
-    name = 'throughput' + (f"_{a.tag}" if a.tag else '')
-    (out/f'{name}.md').write_text(md)
-    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=m, summary=summary, runs=results), indent=2))
+    write_results(out, 'throughput', a.tag, md, dict(args=vars(a), machine=m, summary=summary, runs=results))
     print('\n' + md)
 
 

@@ -17,12 +17,14 @@ reaches the target (`--full-schedule` to train to the end anyway) or after `--ma
     python bench/time_to_accuracy.py --train-n 4000 --target 0.8 --eval-every 1000   # a quick look
 """
 from __future__ import annotations
-import argparse, inspect, json, os, subprocess, sys, time, warnings
+import argparse, inspect, os, sys, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fastbridge.utils.machine import AVX2_CAP_ENV, cpu_description, cpu_info, load_note  # noqa: E402
+from fastbridge.utils.machine import cpu_description, cpu_info, load_note  # noqa: E402
+from _harness import (ChildRun, add_options, bench_parser, child_command, child_setup, reproduce_command,  # noqa: E402
+                      resolve_bf16, send_result, sst2_train_subset, write_results)
 
 ENGINES = ['fastbridge', 'trainer']
 
@@ -33,19 +35,17 @@ def _main_job_defaults() -> dict:
     return {k: v.default for k, v in inspect.signature(train_sst2).parameters.items()}
 
 
-def _args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = bench_parser(__doc__)
     p.add_argument('--engines', nargs='+', default=ENGINES, choices=ENGINES)
     p.add_argument('--target', type=float, default=0.90, help="validation accuracy to reach")
     p.add_argument('--eval-every', type=int, default=6400, help="training items between evaluations")
-    p.add_argument('--train-n', type=int, default=0, help="training items (stratified random subset); 0: all 67,349")
+    add_options(p, train_n=0)
     p.add_argument('--full-schedule', action='store_true', help="keep training after the target is reached")
     p.add_argument('--max-minutes', type=float, default=0, help="stop a run after this much training time (0: no limit)")
-    p.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto')
-    p.add_argument('--isa', choices=['native', 'avx2'], default='native', help="avx2: cap ATen, oneDNN and MKL at AVX2")
-    p.add_argument('--threads', type=int, default=0, help="torch threads (0: torch's default)")
+    add_options(p, 'bf16', 'isa', 'threads')
     p.add_argument('--parallel', action='store_true', help="run the engines at the same time (a shared machine: both see the same load)")
-    p.add_argument('--seed', type=int, default=42)
+    add_options(p, 'seed')
     g = p.add_argument_group('fastbridge recipe (default: the main job, train_sst2)')
     g.add_argument('--fb-epochs', type=int); g.add_argument('--fb-lr', type=float); g.add_argument('--fb-lr-ratio', type=float)
     g.add_argument('--fb-bs', type=int); g.add_argument('--fb-max-length', type=int)
@@ -60,10 +60,12 @@ def _args(argv=None):
     g.add_argument('--tr-dropout', type=float, help="every dropout probability (default: the checkpoint's own)")
     g.add_argument('--tr-freeze-embeddings', choices=['on', 'off'], default='off',
                    help="keep the embeddings frozen (what fastbridge's --freeze-embeddings freezes; the Trainer has no switch for it)")
-    p.add_argument('--tag', default='', help="suffix of the result files")
-    p.add_argument('--out', default=os.path.relpath(HERE/'results'), help="folder for the results")
+    add_options(p, 'tag', 'out')
     p.add_argument('--engine', help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    return p
+
+
+def _args(argv=None): return parser().parse_args(argv)
 
 
 def _fb_recipe(a) -> dict:
@@ -112,11 +114,8 @@ class _Curve:
 
 
 def _data(a):
-    from fastbridge.data import random_subset
     from fastbridge.sst2.data import load_sst2
-    train, valid = load_sst2('train'), load_sst2('validation')
-    if a.train_n: train = train.iloc[random_subset(train.label, a.train_n/len(train), a.seed, stratify=True)].reset_index(drop=True)
-    return train, valid
+    return sst2_train_subset(a.train_n, a.seed), load_sst2('validation')
 
 
 def run_fastbridge(a, bf16):
@@ -186,24 +185,12 @@ def run_trainer(a, bf16):
 
 
 def child(a):
-    warnings.filterwarnings('ignore')
     import torch
-    from transformers import logging as hf_logging
-    hf_logging.set_verbosity_error()
-    from fastbridge.precision import bf16_is_fast
-    if a.threads: torch.set_num_threads(a.threads)
-    bf16 = bf16_is_fast() if a.bf16 == 'auto' else a.bf16 == 'on'
+    child_setup(a.threads)
+    bf16 = resolve_bf16(a.bf16)
     res = {'fastbridge': run_fastbridge, 'trainer': run_trainer}[a.engine](a, bf16)
     res.update(engine=a.engine, bf16=bf16, threads=torch.get_num_threads(), cpu_capability=torch.backends.cpu.get_cpu_capability())
-    print('RESULT ' + json.dumps(res), flush=True)
-
-
-def _child_cmd(a, e):
-    skip = {'engines', 'engine', 'parallel', 'full_schedule'}
-    cmd = [sys.executable, __file__, '--engine', e] + (['--full-schedule'] if a.full_schedule else [])
-    for k, v in vars(a).items():
-        if k not in skip and v is not None: cmd += [f"--{k.replace('_', '-')}", str(v)]
-    return cmd
+    send_result(res)
 
 
 def report(a, results, loads, cmd) -> str:
@@ -236,27 +223,16 @@ def report(a, results, loads, cmd) -> str:
 def main(argv=None):
     a = _args(argv)
     if a.engine: return child(a)
-    argv = sys.argv[1:] if argv is None else argv
-    env = {**os.environ, 'HF_HUB_OFFLINE': '1', **(AVX2_CAP_ENV if a.isa == 'avx2' else {})}
-    loads, results = [os.getloadavg()[0]], []
-    procs = []
+    loads, runs, results = [os.getloadavg()[0]], [], []
     for e in a.engines:
         print(f"== {e}", flush=True)
-        p = subprocess.Popen(_child_cmd(a, e), stdout=subprocess.PIPE, text=True, env=env)  # progress on stderr
-        procs.append((e, p))
-        if not a.parallel: procs[-1] = (e, p, *p.communicate())
-    for o in procs:
-        e, p = o[:2]
-        out, err = o[2:] if len(o) > 2 else p.communicate()
-        line = next((l for l in out.splitlines() if l.startswith('RESULT ')), None)
-        if p.returncode or line is None: sys.exit(f"{e} failed:\n{out[-3000:]}")
-        results.append(json.loads(line[7:]))
+        runs.append(ChildRun(e, child_command(__file__, a, skip=('engines', 'parallel'), engine=e), isa=a.isa,
+                             capture_stderr=False))  # progress on stderr
+        if not a.parallel: results.append(runs[-1].result())
+    if a.parallel: results = [r.result() for r in runs]
     loads.append(os.getloadavg()[0])
-    md = report(a, results, loads, ('python bench/time_to_accuracy.py ' + ' '.join(argv)).strip())
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    name = 'time_to_accuracy' + (f"_{a.tag}" if a.tag else '')
-    (out/f'{name}.md').write_text(md)
-    (out/f'{name}.json').write_text(json.dumps(dict(args=vars(a), machine=cpu_info(), loads=loads, runs=results), indent=2))
+    md = report(a, results, loads, reproduce_command(__file__, argv))
+    write_results(a.out, 'time_to_accuracy', a.tag, md, dict(args=vars(a), machine=cpu_info(), loads=loads, runs=results))
     print(md)
 
 

@@ -14,10 +14,11 @@ from fastai.torch_core import set_seed
 from .hub import TINY_CHECKPOINT
 from .data import TextDataLoaders
 from .learner import TextClassifierLearner, text_classifier_learner
+from .sst2.data import SST2_CLASSES, load_sst2
 
 # %% auto #0
 __all__ = ['REVIEWS', 'reviews_df', 'pairs_df', 'multilabel_df', 'regression_df', 'tiny_dls', 'tiny_learner', 'params_snapshot',
-           'changed_params']
+           'changed_params', 'tiny_sst2_dls']
 
 # %% ../nbs/97_test_utils.ipynb #d9f0a39d
 REVIEWS = [("a gorgeous, witty, seductive movie.", 'positive'), ("the plot is nothing but boilerplate clichés", 'negative'),
@@ -121,3 +122,13 @@ def changed_params(model:nn.Module, # the model after training
                   ) -> list[str]: # names, in model order
     "The names of the parameters of `model` that differ from `before`."
     return [n for n,p in model.named_parameters() if not torch.equal(p.detach(), before[n])]
+
+# %% ../nbs/97_test_utils.ipynb #598ca96f
+@delegates(TextDataLoaders.from_df, but=['df', 'tokenizer', 'text_col', 'label_col', 'classes', 'checkpoint'])
+def tiny_sst2_dls(n:int=160, # the first `n` SST-2 training sentences: 80% to train on, 20% to validate on
+                  bs:int=16, # batch size
+                  seed:int=0, # seeds the split
+                  **kwargs) -> TextDataLoaders: # tiny-bert DataLoaders
+    "`TextDataLoaders` for `tiny-bert` on real SST-2 sentences, split by `seed`, without a disk cache."
+    return TextDataLoaders.from_df(load_sst2('train').iloc[:n], text_col='sentence', label_col='label', classes=list(SST2_CLASSES),
+                                   checkpoint=TINY_CHECKPOINT, bs=bs, seed=seed, cache_dir=False, **kwargs)

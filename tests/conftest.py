@@ -16,3 +16,10 @@ def pytest_configure(config):
 
 @pytest.fixture
 def repo(): return REPO
+
+
+@pytest.fixture(scope='session')
+def review_texts() -> list[str]:
+    "The twelve short reviews of `fastbridge.test_utils.reviews_df` (imported here, not above: many tests need no torch)."
+    from fastbridge.test_utils import reviews_df
+    return reviews_df().text.tolist()

@@ -1,6 +1,5 @@
 "Gradual unfreezing, checkpoint/resume and the subset lr finder (fastbridge.callbacks) on the tiny random BERT."
 import os, subprocess, sys, textwrap
-from pathlib import Path
 
 import pytest
 import torch
@@ -9,24 +8,13 @@ from fastai.torch_core import set_seed
 
 from fastbridge.callbacks import (GradualUnfreeze, TrainingCheckpoint, atomic_save, freeze_groups, load_training_state,
                                   lr_find_subset)
-from fastbridge.data import TextDataLoaders
-from fastbridge.hub import load_tokenizer
-from fastbridge.learner import text_classifier_learner, transformer_layer_groups
-from fastbridge.sst2.data import load_sst2
+from fastbridge.learner import transformer_layer_groups
+from fastbridge.test_utils import tiny_learner, tiny_sst2_dls
 
-SETUP = """
-from fastai.torch_core import set_seed
-from fastbridge.hub import load_tokenizer
-from fastbridge.data import TextDataLoaders
-from fastbridge.learner import text_classifier_learner
-from fastbridge.sst2.data import load_sst2
-tok, sst = load_tokenizer('tiny-bert'), load_sst2('train').iloc[:160]
-def tiny_learner(seed=0):
-    set_seed(seed, reproducible=True)
-    dls = TextDataLoaders.from_df(sst, tok, 'sentence', 'label', ['negative', 'positive'], bs=16, seed=seed, cache_dir=False)
-    return text_classifier_learner(dls, 'tiny-bert', seed=seed)
-"""
-exec(SETUP)  # the same `tiny_learner` here and in the subprocesses below: 128 training texts, 8 batches per epoch
+
+def sst2_learner(seed=0):
+    "The learner of these tests, here and in the subprocesses below: tiny-bert on 128 SST-2 sentences, 8 batches per epoch."
+    return tiny_learner(tiny_sst2_dls(seed=seed), seed=seed)
 
 
 class Disconnect(Exception): pass
@@ -53,7 +41,7 @@ def test_gradual_unfreeze_trains_exactly_the_expected_groups():
         order = 90
         def before_fit(self): self.snaps = [groups(self.learn)]
         def after_epoch(self): self.snaps.append(groups(self.learn))
-    learn, snap, gu = tiny_learner(), Snap(), GradualUnfreeze(verbose=False)
+    learn, snap, gu = sst2_learner(), Snap(), GradualUnfreeze(verbose=False)
     fit(learn, gu, snap)
     assert gu.history == [(0, 0, 1), (1, 8, 2), (2, 16, 3)]
     for k in range(3):  # after epoch k the top k+1 groups have moved, the others are bit for bit the initial ones
@@ -62,7 +50,7 @@ def test_gradual_unfreeze_trains_exactly_the_expected_groups():
 
 
 def test_freeze_groups_keeps_optimizer_state_and_checks_range():
-    learn = fit(tiny_learner(), n_epoch=1)
+    learn = fit(sst2_learner(), n_epoch=1)
     n_state = len(learn.opt.opt.state)
     assert n_state > 0
     freeze_groups(learn.opt, 2)
@@ -71,17 +59,17 @@ def test_freeze_groups_keeps_optimizer_state_and_checks_range():
 
 
 @pytest.fixture(scope='module')
-def reference(): return fit(tiny_learner())  # three uninterrupted epochs
+def reference(): return fit(sst2_learner())  # three uninterrupted epochs
 
 
 def test_resume_mid_epoch_is_exact(tmp_path, reference):
     ckpt = tmp_path/'run.pth'
     with pytest.raises(Disconnect):
-        fit(tiny_learner(), TrainingCheckpoint(ckpt, every_steps=5, verbose=False), DisconnectAfter(13))
+        fit(sst2_learner(), TrainingCheckpoint(ckpt, every_steps=5, verbose=False), DisconnectAfter(13))
     p = load_training_state(ckpt)['progress']
     assert (p['epoch'], p['iter'], p['train_iter'], p['finished']) == (1, 2, 10, False)
     set_seed(99)
-    resumed = fit(tiny_learner(), TrainingCheckpoint(ckpt, every_steps=5, resume=True, verbose=False))
+    resumed = fit(sst2_learner(), TrainingCheckpoint(ckpt, every_steps=5, resume=True, verbose=False))
     # tolerance 0: same machine, same kernels, same order of operations; any missed state would show up here
     assert max_abs_diff(resumed.model, reference.model) == 0.
     assert resumed.recorder.values == reference.recorder.values
@@ -91,28 +79,28 @@ def test_resume_mid_epoch_is_exact(tmp_path, reference):
 
 def test_resume_at_epoch_boundary_and_of_finished_fit(tmp_path, reference):
     ckpt = tmp_path/'run.pth'
-    with pytest.raises(Disconnect): fit(tiny_learner(), TrainingCheckpoint(ckpt, verbose=False), DisconnectAfter(20))
+    with pytest.raises(Disconnect): fit(sst2_learner(), TrainingCheckpoint(ckpt, verbose=False), DisconnectAfter(20))
     assert load_training_state(ckpt)['progress']['epoch'] == 2
-    resumed = fit(tiny_learner(), TrainingCheckpoint(ckpt, resume=True, verbose=False))
+    resumed = fit(sst2_learner(), TrainingCheckpoint(ckpt, resume=True, verbose=False))
     assert max_abs_diff(resumed.model, reference.model) == 0.
-    finished = fit(tiny_learner(), TrainingCheckpoint(ckpt, resume=True, verbose=False))  # nothing left to train
+    finished = fit(sst2_learner(), TrainingCheckpoint(ckpt, resume=True, verbose=False))  # nothing left to train
     assert max_abs_diff(finished.model, reference.model) == 0.
     assert finished.recorder.values == reference.recorder.values
 
 
 def test_resume_without_checkpoint_trains_from_the_start(tmp_path):
-    a = fit(tiny_learner(), n_epoch=1)
-    b = fit(tiny_learner(), TrainingCheckpoint(tmp_path/'new.pth', resume=True, verbose=False), n_epoch=1)
+    a = fit(sst2_learner(), n_epoch=1)
+    b = fit(sst2_learner(), TrainingCheckpoint(tmp_path/'new.pth', resume=True, verbose=False), n_epoch=1)
     assert max_abs_diff(a.model, b.model) == 0.
     assert (tmp_path/'new.pth').exists()
 
 
 def test_resume_refuses_a_different_fit(tmp_path):
     ckpt = tmp_path/'run.pth'
-    fit(tiny_learner(), TrainingCheckpoint(ckpt, verbose=False), n_epoch=2)
+    fit(sst2_learner(), TrainingCheckpoint(ckpt, verbose=False), n_epoch=2)
     with pytest.raises(ValueError, match="n_epoch was 2, now 3"):
-        fit(tiny_learner(), TrainingCheckpoint(ckpt, resume=True, verbose=False))
-    learn = tiny_learner()
+        fit(sst2_learner(), TrainingCheckpoint(ckpt, resume=True, verbose=False))
+    learn = sst2_learner()
     with pytest.raises(ValueError, match="another schedule"):
         learn.fit_one_cycle(2, 1e-3, cbs=TrainingCheckpoint(ckpt, resume=True, verbose=False))
 
@@ -120,21 +108,21 @@ def test_resume_refuses_a_different_fit(tmp_path):
 def test_resume_refuses_a_corrupted_or_foreign_file(tmp_path):
     "Issue 10 (7): a damaged checkpoint used to resume silently with wrong weights; now it is refused, saying why."
     ckpt = tmp_path/'run.pth'
-    fit(tiny_learner(), TrainingCheckpoint(ckpt, verbose=False), n_epoch=2)
+    fit(sst2_learner(), TrainingCheckpoint(ckpt, verbose=False), n_epoch=2)
     raw = bytearray(ckpt.read_bytes()); raw[len(raw) // 2] ^= 0x10  # one bit flipped somewhere in the weights
     ckpt.write_bytes(bytes(raw))
-    learn = tiny_learner()
+    learn = sst2_learner()
     before = [p.detach().clone() for p in learn.model.parameters()]
     with pytest.raises(ValueError, match="is corrupted: its SHA-256 checksum does not match"):
         learn.fit_one_cycle(3, 1e-3, cbs=TrainingCheckpoint(ckpt, resume=True, verbose=False))
     assert all(torch.equal(a, b) for a, b in zip(before, learn.model.parameters()))  # nothing was loaded
     torch.save(learn.model.state_dict(), ckpt)  # a foreign file: a plain torch checkpoint
     with pytest.raises(ValueError, match="is not a training checkpoint written by `TrainingCheckpoint`"):
-        fit(tiny_learner(), TrainingCheckpoint(ckpt, resume=True, verbose=False))
+        fit(sst2_learner(), TrainingCheckpoint(ckpt, resume=True, verbose=False))
 
 
 def test_no_checkpoint_from_validate_or_get_preds(tmp_path):
-    learn = tiny_learner()
+    learn = sst2_learner()
     learn.add_cb(TrainingCheckpoint(tmp_path/'kept.pth'))
     learn.validate(); learn.get_preds()
     assert not (tmp_path/'kept.pth').exists()
@@ -158,7 +146,7 @@ def test_bad_arguments():
 
 
 def test_lr_find_subset_leaves_the_learner_as_it_was():
-    learn = tiny_learner()
+    learn = sst2_learner()
     before = groups(learn)
     with pytest.raises(ValueError, match="too few points"): lr_find_subset(learn, pct=0.5)
     res = lr_find_subset(learn, pct=0.5, num_it=20, show_plot=False)
@@ -166,7 +154,7 @@ def test_lr_find_subset_leaves_the_learner_as_it_was():
     assert changed(before, groups(learn)) == [False] * 4
     assert learn.opt is None and len(learn.dls.train.dataset) == 128
     a = fit(learn, n_epoch=1)
-    b = fit(tiny_learner(), n_epoch=1)
+    b = fit(sst2_learner(), n_epoch=1)
     assert max_abs_diff(a.model, b.model) == 0.  # the finder does not change what the next fit does
 
 
@@ -174,10 +162,11 @@ def test_lr_find_subset_leaves_the_learner_as_it_was():
 def test_resume_after_the_process_is_killed(tmp_path):
     "A fit killed with SIGKILL (no cleanup, like a dead Colab runtime), resumed in a new process, ends as an uninterrupted one."
     script = tmp_path/'run.py'
-    script.write_text(SETUP + textwrap.dedent("""
+    script.write_text(textwrap.dedent("""
         import os, signal, sys, torch
         from fastai.callback.core import Callback
         from fastbridge.callbacks import GradualUnfreeze, TrainingCheckpoint
+        from fastbridge.test_utils import tiny_learner, tiny_sst2_dls
         mode, ckpt, out = sys.argv[1:]
         class Kill(Callback):
             order = 99
@@ -186,7 +175,7 @@ def test_resume_after_the_process_is_killed(tmp_path):
         cbs = [GradualUnfreeze(verbose=False)]
         if mode != 'reference': cbs += [TrainingCheckpoint(ckpt, every_steps=5, resume=mode == 'resume', verbose=False)]
         if mode == 'crash': cbs.append(Kill())
-        learn = tiny_learner()
+        learn = tiny_learner(tiny_sst2_dls())  # as `sst2_learner()`
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(3, slice(1e-4, 1e-2), cbs=cbs)
         torch.save({'model': learn.model.state_dict(), 'values': [list(v) for v in learn.recorder.values]}, out)
         """))

@@ -4,6 +4,7 @@ from fastai.torch_core import set_seed
 from fastbridge.hub import load_tokenizer
 from fastbridge.learner import text_classifier_learner
 from fastbridge.sst2.data import sst2_dataloaders
+from fastbridge.test_utils import REVIEWS
 
 
 @pytest.mark.slow
@@ -15,5 +16,6 @@ def test_minilm_learns_sst2_subset():
     learn.fit_one_cycle(2, 1e-4)
     loss, acc, f1 = learn.validate()
     assert acc > 0.78, f"validation accuracy {acc:.3f} after two epochs on 5% of SST-2"
-    label, _, probs = learn.predict("a gorgeous, witty, seductive movie.")
-    assert label == 'positive' and probs[1] > 0.5
+    text, want = REVIEWS[0]  # "a gorgeous, witty, seductive movie.", positive
+    label, _, probs = learn.predict(text)
+    assert label == want == 'positive' and probs[1] > 0.5

@@ -7,16 +7,11 @@ from hypothesis import given, settings, strategies as st
 from fastai.torch_core import set_seed
 
 from fastbridge.hub import load_classifier, load_tokenizer
-from fastbridge.data import TextDataLoaders, DataError
+from fastbridge.data import DataError
 from fastbridge.learner import text_classifier_learner
 from fastbridge.lm import (mask_tokens, load_masked_lm, lm_head_of, lm_dataloaders, masked_lm_learner,
                            adapt_language_model, masked_lm_head_for, SiATL)
-
-REVIEWS = ["a gorgeous, witty, seductive movie.", "the plot is nothing but boilerplate clichés",
-           "one of the year's best films", "it's a bad sign when you're rooting for the villain",
-           "an utterly charming and hilarious film", "dull", "a masterpiece of tension and restraint",
-           "the acting is wooden and the jokes fall flat", "warm, funny and wise", "a waste of two hours and a fine cast",
-           "engrossing from the first frame to the last", "tedious, overlong and pretentious"]
+from fastbridge.test_utils import tiny_dls
 
 
 @pytest.fixture(scope='module')
@@ -24,9 +19,7 @@ def tok(): return load_tokenizer('tiny-bert')
 
 
 @pytest.fixture(scope='module')
-def cls_dls(tok):
-    df = pd.DataFrame({'text': REVIEWS, 'label': ['positive', 'negative'] * 6})
-    return TextDataLoaders.from_df(df, tok, valid_df=df, bs=4, cache_dir=False)
+def cls_dls(): return tiny_dls()  # the twelve reviews, validated on themselves, batches of 4
 
 
 @settings(max_examples=30, deadline=None)
@@ -55,8 +48,8 @@ def test_masking_refuses_bad_arguments(tok):
     with pytest.raises(ValueError, match='mask_frac'): mask_tokens(ids, tok, 0.15, mask_frac=0.95, random_frac=0.1)
 
 
-def test_lm_dataloaders_inputs(tok):
-    texts = [f"{a} and {b}" for a in REVIEWS for b in REVIEWS]
+def test_lm_dataloaders_inputs(tok, review_texts):
+    texts = [f"{a} and {b}" for a in review_texts for b in review_texts]
     import datasets
     for src, kw in [(texts, {}), (pd.Series(texts), {}), (pd.DataFrame({'review': texts}), {'text_col': 'review'}),
                     (datasets.Dataset.from_dict({'text': texts}), {})]:
@@ -66,8 +59,8 @@ def test_lm_dataloaders_inputs(tok):
     with pytest.raises(DataError, match='empty or not strings'): lm_dataloaders(texts + [''], tok)
 
 
-def test_adapted_directory_feeds_the_classifier(tmp_path):
-    texts = [f"{a} , {b}" for a in REVIEWS for b in REVIEWS]
+def test_adapted_directory_feeds_the_classifier(tmp_path, review_texts):
+    texts = [f"{a} , {b}" for a in review_texts for b in review_texts]
     res = adapt_language_model(texts, 'tiny-bert', tmp_path/'lm', epochs=1, lr=5e-3, freeze_epochs=1, head_lr=5e-3,
                                valid_pct=0.25, bs=16, seed=0, cache_dir=False)
     assert set(res.metrics) == {'before', 'after_head', 'after'}

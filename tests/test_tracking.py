@@ -1,29 +1,18 @@
 "Experiment tracking: offline W&B runs of a TextClassifierLearner, read back from the run files."
 import importlib.util, json, sys
 
-import pandas as pd
 import pytest
-from fastai.torch_core import set_seed
 
-from fastbridge.hub import load_tokenizer
-from fastbridge.data import TextDataLoaders
-from fastbridge.learner import text_classifier_learner
+from fastbridge.test_utils import reviews_df, tiny_dls, tiny_learner
 from fastbridge.tracking import TextWandbCallback, read_wandb_run, require_wandb, wandb_records, wandb_run
 
 needs_wandb = pytest.mark.skipif(importlib.util.find_spec('wandb') is None,
                                  reason="wandb is an optional extra: pip install 'fastbridge[wandb]'")
 
-REVIEWS = pd.DataFrame({'text': ["a gorgeous, witty, seductive movie.", "the plot is nothing but boilerplate clichés",
-                                 "one of the year's best films", "dull", "warm, funny and wise",
-                                 "a waste of two hours and a fine cast", "engrossing from the first frame to the last",
-                                 "tedious, overlong and pretentious"],
-                        'label': ['positive', 'negative'] * 4})
+REVIEWS = reviews_df().head(8)  # four of each class: two batches of 4 per epoch
 
 
-def _learner():
-    set_seed(0)
-    dls = TextDataLoaders.from_df(REVIEWS, load_tokenizer('tiny-bert'), valid_df=REVIEWS, bs=4, cache_dir=False)
-    return text_classifier_learner(dls, 'tiny-bert', seed=0, bf16=False)
+def _learner(): return tiny_learner(tiny_dls(REVIEWS))  # tiny-bert, float32, validated on the training reviews
 
 
 def test_missing_wandb_says_how_to_install(monkeypatch):
