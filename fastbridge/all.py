@@ -8,6 +8,7 @@ from .data import *
 from .precision import *
 from .learner import *
 from .callbacks import *
+from .predict import *
 from .export import *
 from .share import *
 from .lm import *

@@ -15,92 +15,16 @@ import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 
 from .data import check_columns, check_texts
-from .learner import TextClassifierLearner
-from .export import learner_probabilities
+from .predict import TextPredictor, as_predictor
 from .utils.markdown import escape_markdown
-from .hub import quiet_transformers
 
 # %% auto #0
 __all__ = ['THINGS', 'POSITIVE_ADJECTIVES', 'NEGATIVE_ADJECTIVES', 'INTENSIFIERS', 'NAMES', 'LOCATIONS', 'NEUTRAL_SENTENCES',
            'POSITIVE_SENTENCES', 'NEGATIVE_SENTENCES', 'NEGATION_WORDS', 'KINDS', 'SENTIMENT_LABELS',
-           'PERSON_TEMPLATES', 'GROUP_TEMPLATES', 'GROUP_WORDS', 'CARD_SECTION', 'Predictor', 'as_predictor',
-           'add_typo', 'swap_words', 'append_sentence', 'has_negation', 'BehaviourTest', 'sentiment_suite',
-           'BehaviourReport', 'run_suite', 'length_bucket', 'slice_accuracy', 'plot_slices', 'fill_templates',
-           'probability_score', 'association_score', 'GroupProbe', 'group_probe', 'findings_markdown',
-           'write_findings_to_card']
-
-# %% ../nbs/33_behaviour.ipynb #d5c449c9
-class Predictor:
-    "Class probabilities for texts from any model: `predictor(texts)` is an array with one row per text and one column per label."
-    def __init__(self, fn:Callable[[list[str]], object], # texts -> probabilities (an array or a frame with a column per label)
-                 labels:Sequence[str], # the class names, in the order of the columns `fn` returns
-                 name:str='model' # what to call the model in reports
-                ):
-        self.fn, self.labels, self.name = fn, [str(l) for l in labels], name
-        if len(set(self.labels)) != len(self.labels) or len(self.labels) < 2:
-            raise ValueError(f"A predictor needs two or more distinct labels, got {self.labels}.")
-
-    def __call__(self, texts:Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts: return np.zeros((0, len(self.labels)))
-        out = self.fn(texts)
-        if isinstance(out, pd.DataFrame):
-            if [str(c) for c in out.columns] != self.labels:
-                raise ValueError(f"{self.name} returned columns {list(out.columns)}; expected the labels {self.labels} in that order.")
-            out = out.to_numpy()
-        probs = np.asarray(out.detach().cpu() if hasattr(out, 'detach') else out, dtype=np.float64)
-        if probs.shape != (len(texts), len(self.labels)):
-            raise ValueError(f"{self.name} returned an array of shape {probs.shape} for {len(texts)} texts; expected "
-                             f"({len(texts)}, {len(self.labels)}): one row per text, one column per label {self.labels}.")
-        if not np.isfinite(probs).all() or (probs < -1e-6).any() or (probs > 1 + 1e-6).any() or \
-           (np.abs(probs.sum(1) - 1) > 1e-3).any():
-            raise ValueError(f"{self.name} must return probabilities (each row between 0 and 1, summing to 1), not "
-                             f"logits or scores: apply a softmax to its outputs. First row: {probs[0].round(4).tolist()}.")
-        return probs
-
-    def __repr__(self): return f"Predictor({self.name!r}, labels={self.labels})"
-
-def _pipeline_fn(pipe, batch_size):
-    cfg = pipe.model.config
-    labels = [cfg.id2label[i] for i in range(cfg.num_labels)]
-    def fn(texts):
-        out = pipe(texts, top_k=None, truncation=True, batch_size=batch_size)
-        return pd.DataFrame([{d['label']: d['score'] for d in o} for o in out], columns=labels)
-    return fn, labels
-
-def as_predictor(model, # a `TextClassifierLearner`, a `transformers` text-classification pipeline, an exported model folder, a `Predictor`, or a function texts -> probabilities
-                 labels:Sequence[str]|None=None, # functions only: the labels of its columns (not needed when it returns a frame)
-                 batch_size:int=64, # texts per forward pass, for pipelines and folders
-                 name:str|None=None # what to call the model in reports
-                ) -> Predictor:
-    "Wrap any text classifier as a `Predictor`: the one place where learners, pipelines and functions are told apart."
-    if isinstance(model, Predictor): return model
-    if isinstance(model, TextClassifierLearner):
-        return Predictor(lambda texts: learner_probabilities(model, texts), list(model.dls.vocab), name or 'learner')
-    if isinstance(model, (str, Path)):
-        path = Path(model)
-        if not (path/'config.json').is_file():
-            raise FileNotFoundError(f"{path} is not a model folder (no config.json): pass a folder written by `export_model` "
-                                    "or `save_pretrained`.")
-        from transformers import pipeline
-        with quiet_transformers(): model = pipeline('text-classification', model=str(path), device='cpu')  # no progress bar
-        name = name or path.name
-    from transformers import Pipeline
-    if isinstance(model, Pipeline):
-        if not hasattr(getattr(model, 'model', None), 'config') or not getattr(model.model.config, 'id2label', None):
-            raise TypeError("The pipeline has no model config with `id2label`: use a 'text-classification' pipeline.")
-        fn, labs = _pipeline_fn(model, batch_size)
-        return Predictor(fn, labs, name or 'pipeline')
-    if callable(model):
-        if labels is None:
-            probe = model(['a probe sentence'])
-            if not isinstance(probe, pd.DataFrame):
-                raise ValueError("Pass `labels=` (the class names of the columns your function returns), or return a "
-                                 "DataFrame with one column per label.")
-            labels = [str(c) for c in probe.columns]
-        return Predictor(model, labels, name or getattr(model, '__name__', 'function'))
-    raise TypeError(f"Cannot predict with a {type(model).__name__}: pass a TextClassifierLearner, a text-classification "
-                    "pipeline, an exported model folder, or a function texts -> probabilities.")
+           'PERSON_TEMPLATES', 'GROUP_TEMPLATES', 'GROUP_WORDS', 'CARD_SECTION', 'add_typo', 'swap_words',
+           'append_sentence', 'has_negation', 'BehaviourTest', 'sentiment_suite', 'BehaviourReport', 'run_suite',
+           'length_bucket', 'slice_accuracy', 'plot_slices', 'fill_templates', 'probability_score', 'association_score',
+           'GroupProbe', 'group_probe', 'findings_markdown', 'write_findings_to_card']
 
 # %% ../nbs/33_behaviour.ipynb #dc8dede3
 THINGS = ['movie', 'film', 'plot', 'acting', 'story', 'script', 'ending', 'soundtrack', 'cast', 'dialogue']
@@ -232,7 +156,7 @@ def sentiment_suite(texts:Sequence[str]|None=None, # real sentences for the INV/
 # %% ../nbs/33_behaviour.ipynb #2fd722db
 SENTIMENT_LABELS = ('negative', 'positive')
 
-def _label_index(predictor:Predictor, label_map:dict|None) -> dict:
+def _label_index(predictor:TextPredictor, label_map:dict|None) -> dict:
     label_map = {'negative': 'negative', 'positive': 'positive', **(label_map or {})}
     missing = [f"{k!r} -> {v!r}" for k,v in label_map.items() if v not in predictor.labels]
     if missing:
@@ -240,7 +164,7 @@ def _label_index(predictor:Predictor, label_map:dict|None) -> dict:
                          "`label_map={'negative': ..., 'positive': ...}` naming the model's labels.")
     return {k: predictor.labels.index(v) for k,v in label_map.items()}
 
-def _predict_unique(predictor:Predictor, texts:Sequence[str], chunk:int, show_progress:bool) -> dict[str, np.ndarray]:
+def _predict_unique(predictor:TextPredictor, texts:Sequence[str], chunk:int, show_progress:bool) -> dict[str, np.ndarray]:
     uniq = list(dict.fromkeys(texts))
     chunks = [uniq[i:i+chunk] for i in range(0, len(uniq), chunk)]
     it = progress_bar(chunks, leave=False) if show_progress and len(chunks) > 1 else chunks

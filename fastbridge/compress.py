@@ -6,7 +6,7 @@
 from __future__ import annotations
 import copy, hashlib, json, logging, shutil, time, warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,14 +19,14 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 import fastbridge
 from .hub import labels_config, quiet_transformers
 from .utils.extras import require_module
-from .data import check_texts, tokenize_texts, tokenizer_fingerprint
+from .data import DataError, check_texts, tokenize_texts, tokenizer_fingerprint
 from .learner import HFModelWrapper, HFOutputCallback, TextClassifierLearner, text_classifier_learner, unwrap_model
-from .export import learner_probabilities
+from .predict import TextPredictor, as_predictor
 from .utils.machine import cpu_description, load_average, load_note
 
 # %% auto #0
-__all__ = ['PREDICTOR_FILE', 'ONNX_INSTALL', 'TextPredictor', 'read_predictor_metadata', 'quantize_dynamic_int8', 'is_quantized',
-           'int8_weight_scheme', 'TorchPredictor', 'export_onnx', 'OnnxPredictor', 'load_predictor', 'probabilities_of',
+__all__ = ['PREDICTOR_FILE', 'ONNX_INSTALL', 'read_predictor_metadata', 'quantize_dynamic_int8', 'is_quantized',
+           'int8_weight_scheme', 'TorchPredictor', 'export_onnx', 'OnnxPredictor', 'load_predictor',
            'compare_predictions', 'encoder_layers', 'student_layer_ids', 'shrink_encoder', 'distillation_loss',
            'KnowledgeDistillation', 'distill_learner', 'weights_mib', 'time_latency', 'time_throughput',
            'measure_predictors', 'describe_measurements', 'plot_accuracy_latency']
@@ -34,57 +34,26 @@ __all__ = ['PREDICTOR_FILE', 'ONNX_INSTALL', 'TextPredictor', 'read_predictor_me
 # %% ../nbs/32_compress.ipynb #555a4227
 PREDICTOR_FILE = 'predictor.json'  # what `save` writes next to the weights: engine, precision, labels, tokenizer fingerprint
 
-class TextPredictor:
-    "Class probabilities for raw texts from a classifier of any engine; subclasses compute logits from token ids."
-    engine, precision = 'none', 'float32'
-    def __init__(self, tokenizer:PreTrainedTokenizerBase, # the tokenizer the model was trained with
-                 labels:Sequence[str], # class names, in the order of the model's outputs
-                 max_length:int=128, # longer texts are truncated, as in training
-                 bs:int=64 # default batch size of `probs`
-                ):
-        self.tokenizer, self.labels, self.max_length, self.bs = tokenizer, [str(o) for o in labels], int(max_length), bs
-
-    @property
-    def variant(self) -> str: return f"{self.engine}-{self.precision}"
-    def __repr__(self): return f"{type(self).__name__}({self.variant}, labels={self.labels})"
-
-    def _logits(self, input_ids:np.ndarray, attention_mask:np.ndarray) -> np.ndarray: raise NotImplementedError
-
-    def probs(self, texts:Sequence[str], # the texts to classify
-              bs:int|None=None # batch size (default `self.bs`)
-             ) -> np.ndarray:
-        "An (n_texts, n_labels) float32 array of class probabilities, in the order of `texts`; batches are sorted by length."
-        if isinstance(texts, str): raise TypeError("`probs` takes a list of texts, got one string: wrap it, `probs([text])`, or use `predict(text)`.")
-        texts = check_texts(texts)
-        if not texts: return np.empty((0, len(self.labels)), dtype=np.float32)
-        ids = tokenize_texts(texts, self.tokenizer, self.max_length, cache_dir=False)
-        order, bs = np.argsort([len(o) for o in ids], kind='stable'), bs or self.bs
-        out = np.empty((len(texts), len(self.labels)), dtype=np.float32)
-        pad = self.tokenizer.pad_token_id or 0
-        for i in range(0, len(texts), bs):
-            idx = order[i:i+bs]
-            n = max(len(ids[j]) for j in idx)
-            x, mask = np.full((len(idx), n), pad, dtype=np.int64), np.zeros((len(idx), n), dtype=np.int64)
-            for r,j in enumerate(idx): x[r,:len(ids[j])] = ids[j]; mask[r,:len(ids[j])] = 1
-            out[idx] = torch.softmax(torch.from_numpy(np.asarray(self._logits(x, mask), dtype=np.float32)), -1).numpy()
-        return out
-
-    def probabilities(self, texts:Sequence[str], bs:int|None=None) -> pd.DataFrame:
-        "Probabilities of every label for each text, as a table with one column per label (like `learner_probabilities`)."
-        return pd.DataFrame(self.probs(texts, bs), columns=self.labels)
-
-    def predict_texts(self, texts:Sequence[str], bs:int|None=None) -> pd.DataFrame:
-        "A table with each text's predicted label, label id and probability, in the order given (like the learner's)."
-        p = self.probs(texts, bs)
-        ids = p.argmax(1)
-        return pd.DataFrame({'text': list(texts), 'label': [self.labels[i] for i in ids], 'label_id': ids,
-                             'probability': p[np.arange(len(p)), ids]})
-
-    def predict(self, text:str) -> tuple:
-        "Label, label id and class probabilities for one text (like `Learner.predict`)."
-        p = torch.from_numpy(self.probs([text], 1)[0])
-        i = int(p.argmax())
-        return self.labels[i], i, p
+def _batched_probabilities(pred:TextPredictor, # a predictor with a `tokenizer` and a `max_length`
+                           texts:list[str], # checked texts
+                           bs:int|None, # texts per batch
+                           logits:Callable[[np.ndarray, np.ndarray], np.ndarray] # (input_ids, attention_mask) -> logits
+                          ) -> np.ndarray: # (n_texts, n_labels) float32 probabilities, in the order of `texts`
+    "The softmax of `logits` for `texts`, tokenized with `pred`'s tokenizer and padded in batches sorted by length."
+    if any(isinstance(t, tuple) for t in texts):
+        raise DataError(f"{pred.name} reads single texts, not `(first, second)` pairs (the compressed models take no token type "
+                        "ids): predict pairs with the learner or its exported folder.")
+    ids = tokenize_texts(texts, pred.tokenizer, pred.max_length, cache_dir=False)
+    order, bs = np.argsort([len(o) for o in ids], kind='stable'), bs or 64
+    out = np.empty((len(texts), len(pred.labels)), dtype=np.float32)
+    pad = pred.tokenizer.pad_token_id or 0
+    for i in range(0, len(texts), bs):
+        idx = order[i:i+bs]
+        n = max(len(ids[j]) for j in idx)
+        x, mask = np.full((len(idx), n), pad, dtype=np.int64), np.zeros((len(idx), n), dtype=np.int64)
+        for r,j in enumerate(idx): x[r,:len(ids[j])] = ids[j]; mask[r,:len(ids[j])] = 1
+        out[idx] = torch.softmax(torch.from_numpy(np.asarray(logits(x, mask), dtype=np.float32)), -1).numpy()
+    return out
 
 # %% ../nbs/32_compress.ipynb #ecde12a2
 def _sha256_file(path) -> str:
@@ -119,7 +88,7 @@ def read_predictor_metadata(path:str|Path, # a folder written by a predictor's `
     if not f.is_file():
         hint = (" It looks like a Hugging Face model directory: load it with `TorchPredictor(AutoModelForSequenceClassification"
                 ".from_pretrained(path), AutoTokenizer.from_pretrained(path))`." if (path/'config.json').is_file() else "")
-        raise FileNotFoundError(f"{f} does not exist: {path} was not written by `TextPredictor.save` or `export_onnx`.{hint}")
+        raise FileNotFoundError(f"{f} does not exist: {path} was not written by a predictor's `save` or `export_onnx`.{hint}")
     meta = json.loads(f.read_text(encoding='utf-8'))
     if meta.get('format') != 'fastbridge-predictor': raise ValueError(f"{f} is not a fastbridge predictor file.")
     if engine is not None and meta['engine'] != engine:
@@ -175,12 +144,13 @@ class TorchPredictor(TextPredictor):
                  tokenizer:PreTrainedTokenizerBase, # its tokenizer
                  labels:Sequence[str]|None=None, # default: the model config's `id2label`
                  max_length:int=128, # longer texts are truncated
-                 bs:int=64 # default batch size
+                 bs:int=64, # default batch size
+                 name:str|None=None # what to call it in reports; default its `variant`, e.g. 'torch-int8'
                 ):
         model = unwrap_model(model)
         if labels is None: labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        super().__init__(tokenizer, labels, max_length, bs)
-        self.model = model.eval()
+        super().__init__(labels, name, bs)
+        self.tokenizer, self.max_length, self.model = tokenizer, int(max_length), model.eval()
         self.precision = 'int8' if is_quantized(model) else 'float32'
         self.device = next(model.parameters(), torch.empty(0)).device if not is_quantized(model) else torch.device('cpu')
 
@@ -197,6 +167,8 @@ class TorchPredictor(TextPredictor):
         if self.precision == 'int8': raise ValueError("The model is quantized already.")
         model = self.model.cpu() if self.device.type == 'cpu' else copy.deepcopy(self.model).cpu()
         return TorchPredictor(quantize_dynamic_int8(model, per_channel), self.tokenizer, self.labels, self.max_length, self.bs)
+
+    def _probabilities(self, texts, bs): return _batched_probabilities(self, texts, bs, self._logits)
 
     def _logits(self, input_ids, attention_mask):
         with torch.inference_mode():
@@ -269,14 +241,15 @@ class OnnxPredictor(TextPredictor):
     def __init__(self, path:str|Path, # a folder written by `export_onnx`
                  threads:int|None=None, # ONNX Runtime's intra-op threads (default: its own choice)
                  tokenizer:PreTrainedTokenizerBase|None=None, # default: the one saved in the folder
-                 bs:int=64 # default batch size
+                 bs:int=64, # default batch size
+                 name:str|None=None # what to call it in reports; default its `variant`, e.g. 'onnx-int8'
                 ):
         meta = read_predictor_metadata(path, engine='onnx')
         path = Path(path)
         tok = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(path)
         _check_tokenizer(tok, meta, path, given=tokenizer is not None)
-        super().__init__(tok, meta['labels'], meta['max_length'], bs)
-        self.precision, self.path = meta['precision'], path
+        super().__init__(meta['labels'], name, bs)
+        self.tokenizer, self.max_length, self.precision, self.path = tok, int(meta['max_length']), meta['precision'], path
         ort = _onnxruntime()
         opts = ort.SessionOptions()
         if threads: opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
@@ -285,6 +258,8 @@ class OnnxPredictor(TextPredictor):
         if names != ['input_ids', 'attention_mask']:
             raise ValueError(f"{path/meta['weights']} takes inputs {names}, not ['input_ids', 'attention_mask']: "
                              "it was not written by `export_onnx`; export the model again with `export_onnx`.")
+
+    def _probabilities(self, texts, bs): return _batched_probabilities(self, texts, bs, self._logits)
 
     def _logits(self, input_ids, attention_mask):
         return self.session.run(['logits'], {'input_ids': input_ids, 'attention_mask': attention_mask})[0]
@@ -319,20 +294,12 @@ def load_predictor(path:str|Path, # a folder written by a predictor's `save` or 
     return TorchPredictor(model, tok, meta['labels'], meta['max_length'], bs)
 
 # %% ../nbs/32_compress.ipynb #a15eef86
-def probabilities_of(model:TextClassifierLearner|TextPredictor, # a learner or any predictor
-                     texts:Sequence[str] # the texts to classify
-                    ) -> pd.DataFrame:
-    "One column of probabilities per label, one row per text, from a learner (in float32) or a predictor."
-    if isinstance(model, TextClassifierLearner): return learner_probabilities(model, texts)
-    if isinstance(model, TextPredictor): return model.probabilities(texts)
-    raise TypeError(f"Expected a TextClassifierLearner or a TextPredictor, got {type(model).__name__}.")
-
-def compare_predictions(reference:TextClassifierLearner|TextPredictor, # the model to compare against, e.g. the float32 learner
-                        other:TextClassifierLearner|TextPredictor, # a compressed variant
+def compare_predictions(reference, # the model to compare against, e.g. the float32 learner: anything `as_predictor` takes
+                        other, # a compressed variant, or any other model `as_predictor` takes
                         texts:Sequence[str] # the texts to compare on
                        ) -> pd.DataFrame:
     "Per text: both predicted labels and the largest difference of a class probability."
-    a, b = probabilities_of(reference, texts), probabilities_of(other, texts)
+    a, b = as_predictor(reference).probabilities(texts), as_predictor(other).probabilities(texts)
     if list(a.columns) != list(b.columns): raise ValueError(f"The labels differ: {list(a.columns)} vs {list(b.columns)}.")
     return pd.DataFrame({'text': list(texts), 'reference': a.idxmax(axis=1), 'other': b.idxmax(axis=1),
                          'max_abs_diff': (a - b).abs().max(axis=1)})

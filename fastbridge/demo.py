@@ -11,29 +11,18 @@ from typing import Sequence
 import ipywidgets as widgets
 from IPython.display import display
 
-from .behaviour import Predictor, as_predictor
+from .predict import as_predictor
 
 from .utils.extras import require_module
 from .utils.machine import free_port
 
-
 # %% auto #0
-__all__ = ['DEMO_INSTALL', 'LOOPBACK', 'text_probabilities', 'ClassifierWidget', 'import_gradio', 'gradio_app', 'launch_demo',
-           'main']
-
-# %% ../nbs/34_demo.ipynb #2b345800
-def text_probabilities(predictor:Predictor, # from `behaviour.as_predictor`
-                       text:str # one text
-                      ) -> dict[str, float]:
-    "The probability of each of `predictor`'s labels for `text`, in the model's label order; empty for a blank text."
-    if not isinstance(text, str): raise TypeError(f"Expected a text (str), got a {type(text).__name__}.")
-    if not text.strip(): return {}
-    return {l: float(p) for l,p in zip(predictor.labels, predictor([text])[0])}
+__all__ = ['DEMO_INSTALL', 'LOOPBACK', 'ClassifierWidget', 'import_gradio', 'gradio_app', 'launch_demo', 'main']
 
 # %% ../nbs/34_demo.ipynb #11d41c12
 class ClassifierWidget:
-    "A text box and one probability bar per label, for any model `behaviour.as_predictor` takes; updates as you type or on a button."
-    def __init__(self, model, # a learner, an exported model folder, a pipeline, or a function texts -> probabilities
+    "A text box and one probability bar per label, for any model `predict.as_predictor` takes; updates as you type or on a button."
+    def __init__(self, model, # a learner, an exported model folder, a pipeline, a function texts -> probabilities, or a `TextPredictor`
                  live:bool=True, # predict as you type (else only when the button is clicked)
                  text:str='', # the text to start with
                  **kwargs # passed to `as_predictor`, e.g. `labels=` for a function
@@ -58,7 +47,7 @@ class ClassifierWidget:
     def update(self, text:str|None=None # default: the text in the box
               ) -> dict[str, float]:
         "Predict `text` and show the label and the bars; returns the probabilities."
-        probs = self.probs = text_probabilities(self.predictor, self.text.value if text is None else text)
+        probs = self.probs = self.predictor.label_probabilities(self.text.value if text is None else text)
         for l in self.predictor.labels:
             self.bars[l].value = probs.get(l, 0.)
             self.percents[l].value = f"{probs[l]:.1%}" if probs else ''
@@ -113,7 +102,7 @@ def gradio_app(model_dir:str|Path, # an exported model folder (`export_model`, o
     gr = import_gradio()
     path = _model_dir(model_dir)
     predictor = as_predictor(path)
-    def classify(text): return text_probabilities(predictor, text) or None
+    def classify(text): return predictor.label_probabilities(text) or None
     return gr.Interface(fn=classify, inputs=gr.Textbox(lines=3, label='Text', placeholder='Type a text to classify'),
                         outputs=gr.Label(num_top_classes=len(predictor.labels), label='Prediction'),
                         title=title or path.resolve().name, examples=[[e] for e in examples] or None, cache_examples=False,

@@ -4,7 +4,7 @@
 
 # %% ../nbs/16_export.ipynb #0912c25e
 from __future__ import annotations
-import contextlib, json
+import json
 from pathlib import Path
 from typing import Sequence
 
@@ -18,17 +18,18 @@ from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
 import fastbridge
-from .hub import PACKAGED_CHECKPOINTS, PACKAGED_HUB_IDS, CheckpointError, packaged_checkpoint_dir, quiet_transformers
+from .hub import PACKAGED_CHECKPOINTS, PACKAGED_HUB_IDS, CheckpointError, packaged_checkpoint_dir
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 from .precision import BF16Autocast
 from .learner import TextClassifierLearner
+from .predict import LearnerPredictor, PipelinePredictor
 from .utils.markdown import escape_markdown
 from .utils.files import atomic_write_text
 
 # %% auto #0
 __all__ = ['CARD_TEMPLATE', 'DEFAULT_INTENDED_USE', 'DEFAULT_LIMITATIONS', 'EXPORT_MANIFEST', 'fit_summary', 'TrainingLog',
            'base_model_id', 'training_metadata', 'save_hf_model', 'model_card', 'clear_export_dir', 'export_model',
-           'pipeline_probabilities', 'learner_probabilities', 'check_round_trip']
+           'check_round_trip']
 
 # %% ../nbs/16_export.ipynb #f5bc7f58
 def _schedule(lrs:list[float]) -> str:
@@ -315,31 +316,6 @@ def export_model(learn:TextClassifierLearner, # a trained learner
     return path
 
 # %% ../nbs/16_export.ipynb #a1d7de33
-def _pipeline_inputs(texts:Sequence) -> list:
-    return [{'text': t[0], 'text_pair': t[1]} if isinstance(t, (tuple, list)) else t for t in texts]
-
-def pipeline_probabilities(path:str|Path, # an exported model directory
-                           texts:Sequence, # the texts (or `(first, second)` pairs) to classify
-                           **kwargs # passed to `transformers.pipeline`
-                          ) -> pd.DataFrame:
-    "Every output for each text from `pipeline('text-classification', model=path, truncation=True)`: probabilities (softmax, or sigmoid for multi-label) or the predicted value (regression)."
-    from transformers import pipeline
-    with quiet_transformers():  # no weight-loading progress bar
-        pipe = pipeline('text-classification', model=str(path), truncation=True, top_k=None, device='cpu', **kwargs)
-    labels = [pipe.model.config.id2label[i] for i in range(pipe.model.config.num_labels)]
-    out = pipe(_pipeline_inputs(texts))
-    return pd.DataFrame([{d['label']: d['score'] for d in o} for o in out], columns=labels)
-
-def learner_probabilities(learn:TextClassifierLearner, # a trained learner
-                          texts:Sequence, # the texts (or `(first, second)` pairs) to classify
-                          fp32:bool=True # predict in float32, without mixed precision, as the pipeline does
-                         ) -> pd.DataFrame:
-    "Every output for each text from `learn`, in the order given, named as in the exported config."
-    with learn.in_float32() if fp32 else contextlib.nullcontext(), learn.no_bar():
-        probs, _ = learn.get_preds(dl=learn.dls.test_dl(list(texts)))
-    cfg = learn.hf_model.config
-    return pd.DataFrame(probs.numpy(), columns=[cfg.id2label[i] for i in range(cfg.num_labels)])
-
 def _decisions(probs:pd.DataFrame, task:str, thresh:float=0.5) -> pd.Series:
     if task == 'regression': return probs.iloc[:, 0].round(2)
     if task == 'multi_label_classification': return probs.apply(lambda r: ';'.join(c for c in probs.columns if r[c] > thresh), axis=1)
@@ -351,7 +327,7 @@ def check_round_trip(learn:TextClassifierLearner, # the learner that was exporte
                      eps:float=1e-4 # largest allowed difference of a probability (or predicted value)
                     ) -> pd.DataFrame:
     "Compare the pipeline's and the learner's predictions on `texts`; raise `AssertionError` saying where they differ."
-    a, b = learner_probabilities(learn, texts), pipeline_probabilities(path, texts)
+    a, b = LearnerPredictor(learn).probabilities(texts), PipelinePredictor(path).probabilities(texts)
     if list(a.columns) != list(b.columns):
         raise AssertionError(f"The exported labels {list(b.columns)} are not the learner's {list(a.columns)}.")
     task, thresh = learn.dls.task, getattr(learn.loss_func, 'thresh', 0.5)

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from fastbridge.behaviour import as_predictor, findings_markdown, run_suite, sentiment_suite, slice_accuracy, write_findings_to_card
+from fastbridge.behaviour import findings_markdown, run_suite, sentiment_suite, slice_accuracy, write_findings_to_card
+from fastbridge.predict import as_predictor
 from fastbridge.sst2.data import load_sst2
 from fastbridge.sst2.train import train_sst2
 

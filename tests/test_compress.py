@@ -7,7 +7,8 @@ from fastai.torch_core import set_seed
 from fastbridge.hub import load_tokenizer
 from fastbridge.learner import text_classifier_learner
 from fastbridge.sst2.data import sst2_dataloaders
-from fastbridge.export import check_round_trip, export_model, learner_probabilities
+from fastbridge.export import check_round_trip, export_model
+from fastbridge.predict import LearnerPredictor
 from fastbridge.compress import (KnowledgeDistillation, OnnxPredictor, TorchPredictor, distill_learner, export_onnx,
                                  load_predictor, read_predictor_metadata)
 
@@ -43,7 +44,7 @@ def test_onnx_float32_matches_torch(learn, fp32, texts, tmp_path):
     ref = fp32.probs(texts)
     assert np.abs(onnx.probs(texts) - ref).max() < 1e-4
     assert np.abs(onnx.probs(texts, bs=1) - ref).max() < 1e-4
-    assert np.abs(ref - learner_probabilities(learn, texts).values).max() < 1e-5
+    assert np.abs(ref - LearnerPredictor(learn).probs(texts)).max() < 1e-5
 
 
 def test_int8_variants_stay_close_and_shrink(fp32, texts, tmp_path):
@@ -68,9 +69,9 @@ def test_distilled_student_learns_from_teacher_and_exports(learn, texts, tmp_pat
     set_seed(42, reproducible=True)
     student = distill_learner(learn, layers=3, T=2., alpha=0.9)
     assert student.hf_model.config.num_hidden_layers == 3 and any(isinstance(c, KnowledgeDistillation) for c in student.cbs)
-    teacher = torch.tensor(learner_probabilities(learn, texts).values)
+    teacher = torch.tensor(LearnerPredictor(learn).probs(texts))
     def kl():  # how far the student's probabilities are from the teacher's, on validation
-        s = torch.tensor(learner_probabilities(student, texts).values)
+        s = torch.tensor(LearnerPredictor(student).probs(texts))
         return float((teacher*(teacher.log() - s.log())).sum(1).mean())
     before = kl()
     with student.no_bar(), student.no_logging(): student.fit_one_cycle(1, 2e-4)

@@ -8,7 +8,7 @@ from fastcore.test import test_close as assert_close  # (renamed so pytest does 
 
 from fastbridge.hub import load_classifier
 from fastbridge.utils.machine import free_port
-from fastbridge.export import pipeline_probabilities
+from fastbridge.predict import PipelinePredictor
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = "import sys; from fastbridge.demo import main; sys.exit(main(sys.argv[1:]))"  # what `fastbridge-demo` runs
@@ -75,7 +75,7 @@ def _check_app(model_dir:Path):
         served = _served(url, TEXTS)
         if os.path.exists('/proc/net/tcp'):  # Linux: the socket itself is bound to 127.0.0.1 only
             assert _listening_addresses(int(url.rsplit(':', 1)[1].strip('/'))) == {'0100007F'}
-    expected = pipeline_probabilities(model_dir, TEXTS)
+    expected = PipelinePredictor(model_dir).probabilities(TEXTS)
     for s, (_, e) in zip(served, expected.iterrows()): assert_close([s[l] for l in expected.columns], e.tolist(), eps=1e-4)
     out = proc.stdout.read()
     assert 'http://127.0.0.1:' in out, out  # the default address is the loopback

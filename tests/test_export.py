@@ -16,7 +16,8 @@ from fastbridge.precision import BF16Autocast
 from fastbridge.learner import text_classifier_learner
 from fastbridge.sst2.data import sst2_dataloaders
 from fastbridge.share import GitError, HubLoginError, HubUnavailableError, clone_model, is_lfs_pointer, push_to_hub, share_to_git
-from fastbridge.export import TrainingLog, check_round_trip, export_model, learner_probabilities, model_card, training_metadata
+from fastbridge.export import TrainingLog, check_round_trip, export_model, model_card, training_metadata
+from fastbridge.predict import LearnerPredictor
 
 LONG = "an engrossing, warm and very funny film " * 40  # 320 tokens: longer than max_length=128
 TEXTS = ["a gorgeous, witty, seductive movie.", "the plot is nothing but boilerplate clichés", "dull",
@@ -71,7 +72,7 @@ def test_pipeline_gives_the_learners_labels_and_probabilities(learn, exported):
         want = learn.predict_texts(TEXTS)
     assert [max(g, key=g.get) for g in got] == want.label.tolist()
     assert_close([max(g.values()) for g in got], want.probability.values, eps=1e-5)
-    assert_close([[g['negative'], g['positive']] for g in got], learner_probabilities(learn, TEXTS).values, eps=1e-5)
+    assert_close([[g['negative'], g['positive']] for g in got], LearnerPredictor(learn).probs(TEXTS), eps=1e-5)
     assert len(set(want.label)) == 2  # trained: not one answer for everything
     res = check_round_trip(learn, exported, TEXTS)
     assert res.max_abs_diff.max() < 1e-5
