@@ -166,7 +166,7 @@ LATIN_TO_CYRILLIC = {'a': 'а', 'e': 'е', 'o': 'о', 'p': 'р', 'c': 'с', 'x':
 def test_4_look_alike_names_are_refused(name, at, invisible):
     "Any registered name: its invisible, full-width, case/space, and homoglyph variants are refused."
     teams = [Team('t', name, ('m',), ('acc',))]
-    variant = lambda n: Team('u', n, ('m',), ('acc',))
+    variant = lambda n: Team('u', n, ('m',), ('other-acc',))  # another account: only the name can be refused
     from fastbridge.competition.teams import team_problems
     assert team_problems(variant(name[:at] + invisible + name[at:]), teams)
     full = ''.join(chr(ord(ch) + 0xFEE0) for ch in name)  # full-width forms

@@ -40,8 +40,8 @@ def _hidden(ch:str) -> bool:
 
 def hidden_characters(text:str # any text a person typed
                      ) -> list[str]: # each hidden character once, in order of appearance
-    "The characters of `text` a reader cannot see or that change how the rest is shown: controls, format and bidi controls, default-ignorables (zero-width spaces, soft hyphens, joiners, fillers, variation selectors), unassigned and private-use code points, and every space but ' '."
-    return list(dict.fromkeys(c for c in str(text) if _hidden(c)))
+    "The characters of `text` a reader cannot see or that change how the rest is shown: controls, format and bidi controls, default-ignorables (zero-width spaces, soft hyphens, joiners, fillers, variation selectors), unassigned and private-use code points, and every space that NFKC does not fold to ' '."
+    return list(dict.fromkeys(c for c in str(text) if any(_hidden(x) for x in unicodedata.normalize('NFKC', c))))
 
 def describe_characters(chars:list[str], # characters, e.g. from `hidden_characters`
                         n:int=5 # the most named
