@@ -141,7 +141,7 @@ def test_3_workflow_has_no_pipeline_over_names():
     wf = yaml.safe_load((REPO/'.github'/'workflows'/'sst2-leaderboard.yml').read_text())
     step = next(s for s in wf['jobs']['validate']['steps'] if 'check-pr' in s.get('run', ''))
     assert not re.search(r'xargs|\|\s|while read|for .* in', step['run'])
-    assert 'git diff -z' in step['run'] and step['env']['AUTHOR'] == '${{ github.event.pull_request.user.login }}'
+    assert re.search(r'git (-C pr )?diff -z', step['run']) and step['env']['AUTHOR'] == '${{ github.event.pull_request.user.login }}'
     assert '${{' not in step['run']  # event data reaches the shell only through the environment
 
 
