@@ -15,7 +15,7 @@ py_versions = '3.11 3.12 3.13'.split()
 min_python = cfg['min_python']
 
 # Files outside the package that a pip-installed kit needs (the lessons, `load_sst2`, `fastbridge-sst2 validate`):
-# the wheel carries each at the same relative path under fastbridge/, so the repository keeps one copy. The answer
+# the wheel carries each at the same relative path under fastbridge/_shipped/ (data, never a module of the package), so the repository keeps one copy. The answer
 # key is not in the repository, so it cannot ship; the list names files, never folders, so nothing else slips in.
 SHIPPED_FILES = ['competitions/sst2/competition.toml', 'competitions/sst2/data/README.md',
                  'competitions/sst2/data/train.tsv', 'competitions/sst2/data/validation.tsv',
@@ -26,7 +26,7 @@ class build_py_with_shipped_files(build_py):
     def run(self):
         super().run()
         for f in SHIPPED_FILES:
-            dest = Path(self.build_lib)/cfg['lib_path']/f
+            dest = Path(self.build_lib)/cfg['lib_path']/'_shipped'/f
             self.mkpath(str(dest.parent))
             self.copy_file(f, str(dest), preserve_mode=False)
 

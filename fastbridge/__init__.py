@@ -1,4 +1,5 @@
-"""fastai callbacks and Hugging Face bridges: `from fastbridge.all import *` gives the layered API (written by hand, as fastai's `__init__.py`)."""
+"""fastai callbacks with Hugging Face bridges: `from fastbridge.all import *` gives the layered API."""
+# Written by hand, as fastai's own `__init__.py`; nbdev keeps `__version__` equal to settings.ini.
 __version__ = "0.1.0"
 
 import warnings as _warnings

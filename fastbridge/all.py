@@ -1,4 +1,6 @@
-"One import for the layered API, as `fastai.text.all`: `from fastbridge.all import *` (written by hand, like fastai's `all.py` files; the competition's organizer side and the course's machinery stay apart)."
+"One import for the layered API, as `fastai.text.all`: `from fastbridge.all import *`."
+# Written by hand, like fastai's `all.py` files. The competition's organizer side (`fastbridge.competition`) and the
+# course's machinery (`fastbridge.course`) stay apart.
 from fastai.text.all import *
 from .utils.machine import *
 from .hub import *

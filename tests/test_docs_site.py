@@ -162,7 +162,7 @@ def _defined_in(member, module:str) -> bool:
 
 
 def test_api_page(browser, server):
-    d = open_page(browser, server + 'nbs/02_learner.html')
+    d = open_page(browser, server + 'nbs/13_learner.html')
     assert texts(d, 'article h1')[0] == 'learner'
     entry = d.find_element(By.ID, 'fastbridge.learner.text_classifier_learner')  # the anchor search results point at
     sig = entry.text
@@ -175,7 +175,7 @@ def test_api_page(browser, server):
     code = open_page(d, href)
     assert 'def text_classifier_learner' in code.find_element(By.CSS_SELECTOR, 'div.highlight').text
     # methods of exported classes are documented too
-    open_page(d, server + 'nbs/02_learner.html')
+    open_page(d, server + 'nbs/13_learner.html')
     assert d.find_elements(By.ID, 'fastbridge.learner.HFModelWrapper.forward')
 
 
@@ -225,9 +225,9 @@ def _search(d, url):
 
 def test_search_finds_a_function(browser, server, site):
     hits = _search(browser, server + 'search.html?q=text_classifier_learner')
-    assert any('nbs/02_learner.html#fastbridge.learner.text_classifier_learner' in h for h in hits), hits
+    assert any('nbs/13_learner.html#fastbridge.learner.text_classifier_learner' in h for h in hits), hits
     hits = _search(browser, (site/'search.html').as_uri() + '?q=resolve_checkpoint')  # no server: opened from disk
-    assert any('nbs/00_hub.html' in h for h in hits), hits
+    assert any('nbs/10_hub.html' in h for h in hits), hits
 
 
 class _Links(html.parser.HTMLParser):
@@ -273,7 +273,7 @@ def test_no_internal_link_is_broken(server):
 
 def test_no_request_leaves_the_machine(browser, server, site):
     "Every request the browser made in this session (pages, styles, scripts, fonts, images) went to 127.0.0.1."
-    for page in ('nbs/index.html', 'nbs/04_lm.html', 'nbs/02_learner.html', 'course/01_fine_tune_sst2.html', 'search.html?q=learner',
+    for page in ('nbs/index.html', 'nbs/20_lm.html', 'nbs/13_learner.html', 'course/01_fine_tune_sst2.html', 'search.html?q=learner',
                  'competitions/sst2/README.html', 'bench/README.html'):
         open_page(browser, server + page)
         time.sleep(0.5)

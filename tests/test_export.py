@@ -27,7 +27,7 @@ needs_lfs = pytest.mark.skipif(shutil.which('git') is None or shutil.which('git-
 
 @pytest.fixture(scope='module')
 def learn():
-    "tiny-bert fine-tuned a little (as in nbs/05_export.ipynb) on 337 SST-2 sentences, validated on 218 of the validation split."
+    "tiny-bert fine-tuned a little (as in nbs/16_export.ipynb) on 337 SST-2 sentences, validated on 218 of the validation split."
     set_seed(0, reproducible=True)
     dls = sst2_dataloaders(load_tokenizer('tiny-bert'), train_pct=0.005, valid_pct=0.25, bs=16, seed=0)
     learn = text_classifier_learner(dls, 'tiny-bert', seed=0, cbs=[TrainingLog()])

@@ -1,11 +1,11 @@
-"The training precision per device (fastbridge.learner.choose_precision), with the devices' capabilities faked: no GPU needed."
+"The training precision per device (fastbridge.precision.choose_precision), with the devices' capabilities faked: no GPU needed."
 import warnings
 
 import pytest
 import torch
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 
-import fastbridge.learner as fl
+import fastbridge.precision as fp
 from fastbridge.precision import BF16Autocast, DeviceCapabilities, bf16_is_fast, choose_precision, device_capabilities, precision_callbacks
 from fastbridge.learner import text_classifier_learner
 from fastbridge.test_utils import tiny_dls
@@ -33,8 +33,8 @@ def fake_gpu(monkeypatch):
 def fake_cpu(monkeypatch):
     "Make the learner see a CPU with these flags (what `fastbridge.utils.machine` reads from /proc/cpuinfo)."
     def install(*flags):
-        monkeypatch.setattr(fl, 'cpu_model', lambda: 'a test CPU')
-        monkeypatch.setattr(fl, 'cpu_flags', lambda: frozenset(flags))
+        monkeypatch.setattr(fp, 'cpu_model', lambda: 'a test CPU')
+        monkeypatch.setattr(fp, 'cpu_flags', lambda: frozenset(flags))
     return install
 
 

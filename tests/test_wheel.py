@@ -37,10 +37,11 @@ def test_wheel_carries_the_public_data_and_never_the_key(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for f in ('competitions/sst2/competition.toml', 'competitions/sst2/data/train.tsv', 'competitions/sst2/data/validation.tsv',
               'competitions/sst2/data/test.tsv', 'course/solutions.py'):
-        assert f'fastbridge/{f}' in names, f"the wheel lacks fastbridge/{f}"
+        assert f'fastbridge/_shipped/{f}' in names, f"the wheel lacks fastbridge/_shipped/{f}"
     assert not [n for n in names if 'label' in n.lower() and n.endswith('.tsv')], "no labels file may ship"
-    assert not [n for n in names if n.startswith('fastbridge/competitions/') and n.endswith('.tsv')
-                and not n.startswith('fastbridge/competitions/sst2/data/')]
+    assert not [n for n in names if n.startswith('fastbridge/_shipped/competitions/') and n.endswith('.tsv')
+                and not n.startswith('fastbridge/_shipped/competitions/sst2/data/')]
+    assert 'fastbridge/course/solutions.py' not in names, "the solutions are data: they must not shadow a module of fastbridge.course"
 
 
 @pytest.fixture(scope='module')

@@ -1,1 +1,1 @@
-"""The SST-2 competition, torch-free: rules, teams, entry validation, the ledger, scoring and the leaderboard pages."""
+"""The SST-2 competition, torch-free: rules, teams, entry validation, the ledger, scoring, the leaderboard pages."""

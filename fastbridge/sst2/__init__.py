@@ -1,6 +1,6 @@
-"""SST-2 end to end: the data (`fastbridge.sst2.data`), the baseline recipe (`fastbridge.sst2.train`) and the students' command `fastbridge-sst2` (`fastbridge.sst2.cli`).
-
-Written by hand, like fastai's `all.py` files. Names are looked up lazily, so `fastbridge.sst2.cli validate` starts without torch."""
+"""SST-2 end to end: the data (`.data`), the baseline recipe (`.train`), the students' command `fastbridge-sst2` (`.cli`)."""
+# Written by hand, like fastai's `all.py` files. Names are looked up lazily, so that `fastbridge-sst2 validate` starts
+# without torch.
 import importlib as _importlib
 
 _SUBMODULES = ('data', 'train')
