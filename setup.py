@@ -49,6 +49,7 @@ setup(
     install_requires=cfg.get('requirements', '').split(),
     extras_require={'dev': cfg.get('dev_requirements', '').split(), 'wandb': cfg.get('wandb_requirements', '').split(),
                     'demo': cfg.get('demo_requirements', '').split(),
+                    'competition': cfg.get('competition_requirements', '').split(),
                     'onnx': cfg.get('onnx_requirements', '').split(), 'bench': cfg.get('bench_requirements', '').split()},
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),

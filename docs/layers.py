@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # the layer of a notebook is the tens digit of its number, as in fastai (00_torch_core ... 30_text.* ... 97_test_utils)
-LAYERS = {0: 'utilities (standard library only)', 1: 'the bridge', 2: 'tasks', 3: 'techniques',
+LAYERS = {0: 'utilities (torch-free leaves)', 1: 'the bridge', 2: 'tasks', 3: 'techniques',
           4: 'the competition (torch-free)', 5: 'SST-2', 8: 'the course', 9: 'test fixtures'}
 START, END = '<!-- layers:start (docs/layers.py --write) -->', '<!-- layers:end -->'
 SIDEBAR_LINE = re.compile(r'^(\s*- section: Library\n\s*contents: )\[[^\]]*\]', re.M)

@@ -145,9 +145,9 @@ def test_ci_workflow_runs_the_tested_commands():
     import yaml
     wf = yaml.safe_load((REPO/'.github'/'workflows'/'sst2-leaderboard.yml').read_text())
     steps = {j: ' '.join(s.get('run', '') for s in job['steps']) for j, job in wf['jobs'].items()}
-    assert 'fastbridge-sst2-admin --competition competitions/sst2/competition.toml check-pr' in steps['validate']
+    assert 'fastbridge-sst2-admin --competition code/competitions/sst2/competition.toml check-pr' in steps['validate']
     assert 'SST2_ANSWER_KEY' not in str(wf['jobs']['validate'])
-    assert 'fastbridge-sst2-admin --competition competitions/sst2/competition.toml score' in steps['score']
+    assert 'fastbridge-sst2-admin --competition code/competitions/sst2/competition.toml score' in steps['score']
     assert '|| test $? -eq 1' not in steps['score']  # a failed run fails the job
     envs = [s.get('env', {}) for s in wf['jobs']['score']['steps']]
     assert any(e.get('SST2_ANSWER_KEY') == '${{ secrets.SST2_ANSWER_KEY }}' for e in envs)

@@ -5,11 +5,11 @@
 # %% ../../nbs/46_competition.commands.ipynb #a1019efb
 from __future__ import annotations
 import argparse, os, subprocess, sys
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path, PurePosixPath
 
-from ..utils.files import read_regular_file
-from .rules import CompetitionError, Problem, find_competition
+from ..utils.files import atomic_write_text, read_regular_file
+from .rules import CompetitionError, Problem, find_competition, repository_competition, repository_root
 from .teams import Team, TeamsError, competition_teams, load_teams, register_team
 from .validation import ENTRY_FILES, excerpt, validate_entry
 from .ledger import Ledger, LedgerError
@@ -18,24 +18,37 @@ from .scoring import (AnswerKeyError, KEY_ENV, load_answer_key, score_submission
 from .pages import render_leaderboards, write_gallery
 
 # %% auto #0
-__all__ = ['check_pull_request', 'read_changed_paths', 'main']
+__all__ = ['base_problem', 'check_pull_request', 'read_changed_paths', 'main']
 
 # %% ../../nbs/46_competition.commands.ipynb #a9163080
-def _existed(base:str, path:str, root:Path) -> bool:
-    r = subprocess.run(['git', 'cat-file', '-e', f"{base}:{path}"], cwd=root, capture_output=True)
+def _existed(base:str, path:str, tree:Path) -> bool:
+    r = subprocess.run(['git', 'cat-file', '-e', f"{base}:{path}"], cwd=tree, capture_output=True)
     return r.returncode == 0
+
+def base_problem(base:str, # the base branch's git ref, e.g. origin/main
+                 tree:str|Path # the git checkout it is looked up in
+                ) -> str|None:
+    "Why `base` cannot serve as the base of the check (not a commit in `tree`'s history), or None."
+    if not isinstance(base, str) or not base or base.startswith('-'): return f"the base {excerpt(base)} is not a git ref"
+    r = subprocess.run(['git', 'rev-parse', '--verify', '--quiet', f"{base}^{{commit}}"], cwd=tree, capture_output=True)
+    if r.returncode == 0: return None
+    return (f"the base {excerpt(base, 80)} is not a commit in {tree}: without it a changed entry would pass as a new one; "
+            "fetch the base branch (actions/checkout with fetch-depth: 0) or pass the right ref")
 
 def check_pull_request(changed:list[str], # the changed paths, relative to the repository root
                        author:str, # the pull request's author (GitHub login)
                        competition=None, # default: `find_competition()`
                        teams=None, # default: the competition's registered teams
                        root:str|Path='.', # the repository root (the paths are relative to it)
-                       base:str|None=None # the base branch's git ref: entries that exist there may not change
+                       base:str|None=None, # the base branch's git ref, looked up in `tree`: entries that exist there may not change
+                       tree:str|Path|None=None # the pull request's checkout, read as data only; default: `root`
                       ) -> list[str]:
     "Every problem with a pull request's entries, as log-safe lines; an empty list means the check passes."
     competition = competition or find_competition()
     teams = teams if teams is not None else competition_teams(competition)
     root = Path(root).resolve()
+    tree = Path(tree).resolve() if tree is not None else root
+    if base is not None and (why := base_problem(base, tree)): return [why]
     try: subs = PurePosixPath(competition.submissions_path.resolve().relative_to(root).as_posix())
     except ValueError: return [f"the submissions folder {competition.submissions_path} is not inside {root}"]
     out, touched = [], {}
@@ -44,14 +57,14 @@ def check_pull_request(changed:list[str], # the changed paths, relative to the r
         if parts[:len(subs.parts)] != subs.parts:
             out.append(f"{excerpt(p, 80)}: outside {subs}/; an entry pull request adds one entry folder and changes nothing else"); continue
         rest = parts[len(subs.parts):]
-        if len(rest) != 3 or rest[2] not in ENTRY_FILES:
+        if len(rest) != 3 or rest[2] not in ENTRY_FILES or {'.', '..'} & set(rest):
             out.append(f"{excerpt(p, 80)}: not {subs}/<team>/<entry>/{'|'.join(ENTRY_FILES)}; an entry folder holds exactly those two files"); continue
         touched.setdefault((rest[0], rest[1]), []).append(p)
     if not touched and not out: out.append(f"no entry under {subs}/ in this pull request")
     for (team_id, name), paths in sorted(touched.items()):
         where = excerpt(f"{team_id}/{name}", 80)
-        folder = root/subs/team_id/name
-        if base is not None and any(_existed(base, p, root) for p in paths):
+        folder = tree/subs/team_id/name
+        if any((base is not None and _existed(base, p, tree)) or (tree != root and os.path.lexists(root/p)) for p in paths):
             out.append(f"{where}: this entry already exists on the base branch; entries never change once submitted: "
                        "put a resubmission in a new folder"); continue
         if not os.path.lexists(folder):
@@ -73,7 +86,8 @@ def read_changed_paths(path:str|Path # a file of NUL-separated paths (`git diff 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='fastbridge-sst2-admin', description="The SST-2 competition's organizers' commands "
                                 "(students check their entries with `fastbridge-sst2 validate`).")
-    p.add_argument('--competition', help="the competition's definition file (default: the repository's competitions/sst2/competition.toml)")
+    p.add_argument('--competition', help="the competition's definition file (default: competitions/sst2/competition.toml of the git "
+                   "repository you are in, else the installed kit's)")
     sub = p.add_subparsers(dest='command', required=True)
     s = sub.add_parser('score', help="check the key; validate, limit and score every new entry; append to the ledger; write the public board")
     s.add_argument('--submissions', help="the folder of entry folders (default: the competition's submissions/)")
@@ -97,12 +111,15 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--member', action='append', default=[], help="a member's name (repeat)")
     t.add_argument('--account', action='append', default=[], help="a GitHub account allowed to submit (repeat)")
     k = sub.add_parser('split-key', help="fix the public/private split of a key once: write it with a usage column")
-    k.add_argument('key', help="the key `index<TAB>label`"); k.add_argument('--out', required=True, help="the new key file (outside any git work tree)")
+    k.add_argument('key', help="the key `index<TAB>label`")
+    k.add_argument('--out', required=True, help="the new key file (outside any git work tree; never overwritten)")
     k.add_argument('--seed', type=int, help="the split's seed (default: a fresh secret one)")
     c = sub.add_parser('check-pr', help="validate every entry a pull request touches; the author must belong to the entry's team")
     c.add_argument('--author', required=True, help="the pull request's author (github.event.pull_request.user.login)")
     c.add_argument('--changed', required=True, help="file of NUL-separated changed paths (git diff -z --name-only), or - for stdin")
-    c.add_argument('--base', help="the base branch's ref (e.g. origin/main): entries that exist there may not change")
+    c.add_argument('--base', help="the base branch's ref (e.g. origin/main), looked up in --tree: entries that exist there may not change")
+    c.add_argument('--tree', help="the pull request's checkout, read as data only (never installed, imported or run); the changed "
+                   "paths are relative to it (default: the repository of the competition file)")
     return p
 
 def _when(s:str|None) -> datetime|None:
@@ -110,6 +127,13 @@ def _when(s:str|None) -> datetime|None:
     t = datetime.fromisoformat(s)
     if t.tzinfo is None: raise ValueError(f"--now {s!r} has no time zone: add one, e.g. {s}+00:00")
     return t
+
+def _waits(rec:dict, comp) -> str:
+    "When an over-limit entry will be scored: by the first run of the next day (the workflow scores every day), if that is before the deadline."
+    day = datetime.fromisoformat(rec['recorded_at']).astimezone(comp.zone).date()
+    nxt = datetime.combine(day + timedelta(days=1), time(), comp.zone)
+    if nxt > comp.deadline_at: return "the deadline comes before the next day, so it will not be scored"
+    return f"it waits for the first scoring run after {nxt:%Y-%m-%d %H:%M} {comp.timezone} (the workflow scores every day)"
 
 def _paths(args, comp):
     return (Path(args.ledger) if args.ledger else comp.folder/'ledger'/'ledger.jsonl',
@@ -126,7 +150,7 @@ def _score(args, comp) -> int:
         what = {'scored': lambda: f"public {m} {100 * r['public'][m]:g} (rounded to {comp.public_precision:g} point(s))",
                 'invalid': lambda: f"{len(r['problems'])} problem(s), not counted against the daily limit",
                 'late': lambda: "recorded after the deadline, not scored",
-                'over_limit': lambda: f"over the daily limit of {comp.daily_limit} scored entries; it will be scored on a later day"}[r['status']]()
+                'over_limit': lambda: f"over the daily limit of {comp.daily_limit} scored entries; {_waits(r, comp)}"}[r['status']]()
         print(f"{r['status']:11} {excerpt(r['entry'], 80)}: {what}")
         for p in r['problems']: print(f"  - {p}")
     print(f"{len(new)} new record(s) in {ledger}.")
@@ -139,25 +163,33 @@ def _teams(args, comp) -> int:
         print(f"{comp.teams_path}: {len(teams)} registered team(s), all valid.")
         return 0
     teams = register_team(comp.teams_path, Team(args.id, args.name, tuple(args.member), tuple(args.account)))
-    print(f"registered {excerpt(args.name)} ({args.id}); {len(teams)} team(s) in {comp.teams_path}")
+    print(f"wrote {comp.teams_path}: registered {excerpt(args.name)} ({excerpt(args.id)}), {len(teams)} team(s) of the competition {comp.path}")
     return 0
 
 def _split_key(args) -> int:
     out = Path(args.out)
     if tree := git_work_tree(out.parent.resolve()/out.name):
         raise AnswerKeyError(f"{out} is inside the git work tree {tree}: write the key outside any repository.")
-    text = read_regular_file(args.key, 1_000_000).decode('utf-8')
-    from fastbridge.utils.files import atomic_write_text
-    atomic_write_text(out, split_answer_key(text, find_competition(args.competition).public_fraction, args.seed))
+    if os.path.lexists(out):
+        raise AnswerKeyError(f"{out} exists: split-key never overwrites a key, because the split is fixed once and the public board "
+                             "was scored with it. Write to a new path (or move the old file away yourself if you really start over).")
+    try: text = read_regular_file(args.key, 1_000_000).decode('utf-8')
+    except UnicodeDecodeError: raise AnswerKeyError(f"{args.key} is not UTF-8 text: give GLUE's test labels, `index<TAB>label`.") from None
+    atomic_write_text(out, split_answer_key(text, _competition(args).public_fraction, args.seed))
     os.chmod(out, 0o600)
     print(f"wrote {out}: keep it as secret as the key, and score with it from now on.")
     return 0
 
 def _check_pr(args, comp) -> int:
-    problems = check_pull_request(read_changed_paths(args.changed), args.author, comp, base=args.base)
+    root = repository_root(comp.folder) or Path.cwd()
+    problems = check_pull_request(read_changed_paths(args.changed), args.author, comp, root=root, base=args.base, tree=args.tree)
     for p in problems: print(f"problem: {p}")
     print(f"check-pr: {len(problems)} problem(s)" + ('; fix them and push again.' if problems else '; every entry is valid.'))
     return 1 if problems else 0
+
+def _competition(args):
+    "The competition the command acts on: --competition, else the one of the git repository it runs in, else the installed kit's."
+    return find_competition(args.competition or repository_competition())
 
 def main(argv:list[str]|None=None # the arguments (default: the command line's)
         ) -> int: # the exit code
@@ -165,7 +197,7 @@ def main(argv:list[str]|None=None # the arguments (default: the command line's)
     args = _parser().parse_args(argv)
     try:
         if args.command == 'split-key': return _split_key(args)
-        comp = find_competition(args.competition)
+        comp = _competition(args)
         if args.command == 'score': return _score(args, comp)
         if args.command == 'leaderboard':
             ledger, out = _paths(args, comp)
@@ -177,5 +209,12 @@ def main(argv:list[str]|None=None # the arguments (default: the command line's)
         elif args.command == 'check-pr': return _check_pr(args, comp)
     except (CompetitionError, AnswerKeyError, LedgerError, TeamsError, PermissionError, FileNotFoundError, ValueError, OSError) as e:
         print(f"fastbridge-sst2-admin {args.command}: {e}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print(f"fastbridge-sst2-admin {args.command}: a file is nested too deeply to read; write flat tables as in the examples.", file=sys.stderr)
+        return 2
+    except Exception as e:  # a file no check foresaw: one line that names it, never a traceback
+        print(f"fastbridge-sst2-admin {args.command}: could not run ({type(e).__name__}: {excerpt(e, 160)}). Check the files "
+              "the command reads (competition, teams, ledger, key, entries file); nothing after this point was written.", file=sys.stderr)
         return 2
     return 0

@@ -12,10 +12,11 @@ from urllib.parse import quote
 import pandas as pd
 
 from ..utils.markdown import escape_markdown
+from ..utils.text import text_problem
 from ..utils.files import atomic_write_text
 from .rules import Competition
 from .ledger import Ledger
-from .scoring import AnswerKey, score_part, unpack_predictions
+from .scoring import AnswerKey, check_key, score_part, unpack_predictions
 
 # %% auto #0
 __all__ = ['GALLERY_TRACKS', 'safe_url', 'csv_cell', 'final_entries', 'public_standings', 'private_standings',
@@ -181,6 +182,7 @@ def render_leaderboards(ledger:Ledger|str|Path, # the scorer's ledger
             raise PermissionError(f"The deadline ({competition.deadline} {competition.timezone}) has not passed: the private "
                                   "leaderboard stays hidden (pass before_deadline=True / --before-deadline to override).")
         if key is None: raise ValueError("The private leaderboard needs the answer key.")
+        check_key(key, competition, records)  # the split the public board was scored with, nothing else
         written += write_leaderboard(private_standings(records, key, competition), out_dir, competition,
                                      'private', len(key.private), updated)
     return written
@@ -194,8 +196,10 @@ def load_gallery(path:str|Path # the judged tracks' entries file (TOML)
     path = Path(path)
     try: raw = tomllib.loads(path.read_text(encoding='utf-8'))
     except FileNotFoundError: raise FileNotFoundError(f"No gallery entries file at {path}.") from None
-    except tomllib.TOMLDecodeError as e: raise ValueError(f"{path} is not valid TOML: {e}") from None
+    except (tomllib.TOMLDecodeError, RecursionError, UnicodeDecodeError) as e: raise ValueError(f"{path} is not valid TOML: {e}") from None
     entries, errs = raw.get('entry', []), []
+    if not isinstance(entries, list) or not all(isinstance(en, dict) for en in entries):
+        raise ValueError(f"{path}: write each entry as an [[entry]] table (two brackets, not [entry]) with track, title, team, link and scores.")
     if set(raw) - {'entry'}: errs.append(f"unknown top-level key(s) {sorted(set(raw) - {'entry'})}: write one [[entry]] table per entry")
     for n, en in enumerate(entries, 1):
         where = f"entry {n} ({en.get('title', 'no title')!r})"
@@ -203,6 +207,7 @@ def load_gallery(path:str|Path # the judged tracks' entries file (TOML)
         if en.get('track') not in GALLERY_TRACKS: errs.append(f"{where}: track must be one of {list(GALLERY_TRACKS)}")
         for k in ('title', 'team'):
             if not isinstance(en.get(k), str) or not en[k].strip(): errs.append(f"{where}: {k} must be non-empty text")
+            elif why := text_problem(en[k]): errs.append(f"{where}: {k}: {why}")
         if not safe_url(en.get('link')): errs.append(f"{where}: link must be an http(s) address")
         s = en.get('scores', {})
         if not isinstance(s, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 10 for v in s.values()):

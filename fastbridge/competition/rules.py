@@ -11,10 +11,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..utils.shipped import shipped_file
+from ..utils.text import lookalike_keys, safe_text
 
 # %% auto #0
 __all__ = ['METRICS', 'COMPETITION_FILE', 'SST2_COMPETITION', 'Problem', 'CompetitionError', 'Competition', 'load_competition',
-           'competition_file', 'find_competition', 'banned_checkpoint']
+           'competition_file', 'repository_root', 'repository_competition', 'find_competition', 'banned_checkpoint']
 
 # %% ../../nbs/40_competition.rules.ipynb #bdc736bc
 @dataclass(frozen=True)
@@ -76,6 +77,21 @@ class Competition:
         return [int(r) for r in rows]
 
 # %% ../../nbs/40_competition.rules.ipynb #617c6d6d
+_NUMBERS = {'public_fraction', 'public_precision', 'bootstrap_level'}
+_WHOLE = {'daily_limit', 'final_selections', 'bootstrap_resamples', 'bootstrap_seed'}
+_LISTS = {'also_shown', 'banned_checkpoints', 'banned_patterns'}
+
+def _type_errors(raw:dict) -> list[str]:
+    "Each value of the wrong TOML type (a quoted number, a date, a list for a name), said with the type it needs."
+    errs = []
+    for k, v in raw.items():
+        if k in _NUMBERS: ok, want = isinstance(v, (int, float)) and not isinstance(v, bool), 'a number, e.g. 0.5 (no quotes)'
+        elif k in _WHOLE: ok, want = isinstance(v, int) and not isinstance(v, bool), 'a whole number, e.g. 3 (no quotes)'
+        elif k in _LISTS: ok, want = isinstance(v, list) and all(isinstance(x, str) for x in v), 'a list of quoted names, e.g. ["f1", "mcc"]'
+        else: ok, want = isinstance(v, str), 'quoted text, e.g. "2027-01-31 23:59"'
+        if not ok: errs.append(f"{k} = {str(v)[:40]!r} is {type(v).__name__}: write {want}")
+    return errs
+
 def _check_competition(c:Competition) -> list[str]:
     errs = []
     if c.metric not in METRICS: errs.append(f"metric = {c.metric!r}: use one of {list(METRICS)}")
@@ -105,6 +121,7 @@ def load_competition(path:str|Path # a competition definition file (TOML)
     if unknown := sorted(set(raw) - known): raise CompetitionError(f"{path}: unknown key(s) {unknown}; the known keys are {sorted(known)}.")
     if missing := sorted(k for k in ('name', 'track', 'timezone', 'deadline') if k not in raw):
         raise CompetitionError(f"{path}: missing key(s) {missing}; add them (see competitions/sst2/competition.toml).")
+    if errs := _type_errors(raw): raise CompetitionError(f"{path}: " + '; '.join(errs) + '.')
     raw = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
     try: c = Competition(**raw, path=path.resolve())
     except TypeError as e: raise CompetitionError(f"{path}: {e}") from None
@@ -122,6 +139,18 @@ def competition_file(path:str|Path|None=None # an explicit definition file (an o
     try: return shipped_file(SST2_COMPETITION, "competition definition")
     except FileNotFoundError as e: raise CompetitionError(f"{e} An organizer can also pass the file with --competition.") from None
 
+def repository_root(start:str|Path|None=None # a folder; default: the current one
+                   ) -> Path|None: # the top of the git work tree that holds it, or None
+    "The git work tree that holds `start` (the first folder at or above it with a `.git`)."
+    start = Path(start or Path.cwd()).resolve()
+    return next((d for d in (start, *start.parents) if (d/'.git').exists()), None)
+
+def repository_competition(start:str|Path|None=None # a folder; default: the current one
+                          ) -> Path|None: # the definition file, or None outside such a repository
+    "SST-2's definition file in the git work tree that holds `start`, where it has one."
+    root = repository_root(start)
+    return root/SST2_COMPETITION if root is not None and (root/SST2_COMPETITION).is_file() else None
+
 def find_competition(path:str|Path|None=None # an explicit definition file; default: `competition_file()`
                     ) -> Competition:
     "The competition's rules, read from `competition_file(path)`."
@@ -132,11 +161,13 @@ def banned_checkpoint(name:str, # the base checkpoint an entry names
                       competition:Competition
                      ) -> str|None:
     "The rule that bans `name` as a base checkpoint, or None when it is allowed."
-    n = name.strip().casefold()
-    short = n.rsplit('/', 1)[-1]
+    keys = lookalike_keys(safe_text(name).strip())
+    short = {k.rsplit('/', 1)[-1] for k in keys}
     for b in competition.banned_checkpoints:
-        b = b.casefold()
-        if n == b or short == b.rsplit('/', 1)[-1]: return f"{b!r} is on the list of checkpoints already fine-tuned on SST-2"
+        bk = lookalike_keys(b)
+        if keys & bk or short & {k.rsplit('/', 1)[-1] for k in bk}:
+            return f"{b.casefold()!r} is on the list of checkpoints already fine-tuned on SST-2"
     for pat in competition.banned_patterns:
-        if fnmatch.fnmatchcase(n, pat.casefold()): return f"its name matches {pat!r}, the mark of a checkpoint already fine-tuned for sentiment"
+        if any(fnmatch.fnmatchcase(k, p) for k in keys for p in lookalike_keys(pat)):
+            return f"its name matches {pat!r}, the mark of a checkpoint already fine-tuned for sentiment"
     return None

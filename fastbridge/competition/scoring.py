@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from ..utils.files import read_regular_file, UnsafeFileError
+from ..utils.text import safe_text
 from .rules import Competition, Problem
 from .teams import Teams
 from .ledger import Ledger
@@ -21,9 +22,10 @@ from .validation import (ENTRY_FILES, ENTRY_METADATA, ENTRY_PREDICTIONS, excerpt
 
 # %% auto #0
 __all__ = ['KEY_ENV', 'MAX_KEY_BYTES', 'AnswerKeyError', 'AnswerKey', 'parse_answer_key', 'git_work_tree', 'load_answer_key',
-           'split_answer_key', 'make_answer_key', 'classification_metrics', 'bootstrap_interval', 'score_part',
-           'shown_score', 'public_score', 'display_bits', 'flip_visibility', 'pack_predictions', 'unpack_predictions',
-           'entry_id', 'find_entries', 'score_submissions', 'write_entry']
+           'split_answer_key', 'public_share_problem', 'split_digest', 'check_key', 'make_answer_key',
+           'classification_metrics', 'bootstrap_interval', 'score_part', 'shown_score', 'public_score', 'display_bits',
+           'flip_visibility', 'pack_predictions', 'unpack_predictions', 'entry_id', 'find_entries', 'score_submissions',
+           'write_entry']
 
 # %% ../../nbs/44_competition.scoring.ipynb #61e0d4fa
 KEY_ENV = 'SST2_ANSWER_KEY'
@@ -112,13 +114,45 @@ def split_answer_key(text:str, # a key `index<TAB>label` (GLUE's test labels)
                     ) -> str:
     "The key with a `usage` column: a random `public_fraction` of the indices public, the rest private."
     lines = [l.rstrip('\r') for l in text.lstrip('\ufeff').split('\n') if l.strip()]
+    if not lines: raise AnswerKeyError("The key to split is empty: give GLUE's test labels, a header `index<TAB>label` and one row per index.")
     if [h.strip().lower() for h in lines[0].split('\t')] != ['index', 'label']:
         raise AnswerKeyError("split_answer_key takes a key with the header `index<TAB>label` (no usage column yet).")
-    rows = [l.split('\t')[:2] for l in lines[1:]]
+    rows = [[x.strip() for x in l.split('\t')] for l in lines[1:]]
+    if bad := [n for n, r in enumerate(rows, 2) if len(r) != 2 or not (r[0].isascii() and r[0].isdigit()) or r[1] not in ('0', '1')]:
+        raise AnswerKeyError(f"The key to split has {len(bad)} malformed row(s), first on line {bad[0]}: each row is `index<TAB>label`, label 0 or 1.")
+    if not 0 < round(public_fraction * len(rows)) < len(rows):
+        raise AnswerKeyError(f"{len(rows)} row(s) cannot be split {public_fraction:g} public with both parts non-empty.")
     rng = np.random.default_rng(secrets.randbits(128) if seed is None else seed)
     public = set(rng.permutation(len(rows))[:round(public_fraction * len(rows))].tolist())
     return 'index\tlabel\tusage\n' + ''.join(f"{i.strip()}\t{y.strip()}\t{'public' if n in public else 'private'}\n"
                                              for n, (i, y) in enumerate(rows))
+
+def public_share_problem(key:AnswerKey, # from `parse_answer_key`
+                         competition:Competition # its `public_fraction`
+                        ) -> str|None:
+    "What is wrong with the key's public share under the rules (more than one row from `public_fraction`), or None."
+    n, pub = len(key.labels), len(key.public)
+    want = round(competition.public_fraction * n)
+    if abs(pub - want) <= 1: return None
+    return (f"the key has {pub} public and {n - pub} private rows, but public_fraction = {competition.public_fraction:g} of {n} "
+            f"is {want}: it was split for other rules, or edited. Use the key split for this competition (split-key, once)")
+
+def split_digest(key:AnswerKey) -> str:
+    "A digest of which indices are public (not of the labels): the ledger keeps it, so a key with another split is refused."
+    return hashlib.sha256(('public:' + ','.join(map(str, sorted(key.public)))).encode()).hexdigest()[:16]
+
+def check_key(key:AnswerKey, # the organizers' key
+              competition:Competition, # the rules it must follow
+              records:Sequence[dict]=() # the ledger's records: their scores were made with some split
+             ) -> AnswerKey:
+    "`key` if its public share follows the rules and its split is the one the ledger's entries were scored with; `AnswerKeyError` otherwise."
+    if why := public_share_problem(key, competition): raise AnswerKeyError(f"The answer key does not fit the rules: {why}. Nothing was scored or written.")
+    seen = {r['key_split'] for r in records if r.get('status') == 'scored' and r.get('key_split')}
+    if seen - {split_digest(key)}:
+        raise AnswerKeyError(f"The answer key's public/private split (digest {split_digest(key)}) is not the one the ledger's entries were "
+                             f"scored with ({', '.join(sorted(seen))}): a re-split key would move sentences between the boards. "
+                             "Use the key the competition was opened with. Nothing was scored or written.")
+    return key
 
 def make_answer_key(n:int=1821, # number of test indices
                     seed:int=0, # the random labels' and split's seed
@@ -251,8 +285,8 @@ def _assess(entry, submissions, key, competition, teams, indices, records, now, 
         problems = validate_entry(entry, competition, indices, teams)
         if not problems:
             meta, preds = read_metadata(entry/ENTRY_METADATA), read_predictions(entry/ENTRY_PREDICTIONS)
-            rec.update(final=meta.get('final') is True, members=meta['members'], base_checkpoint=meta['base_checkpoint'],
-                       link=meta['link'], library_version=meta['library_version'])
+            rec.update(final=meta.get('final') is True, members=[safe_text(m) for m in meta['members']],
+                       base_checkpoint=safe_text(meta['base_checkpoint']), link=meta['link'], library_version=meta['library_version'])
     except Exception as e:
         problems = [Problem(0, f"the entry could not be checked ({type(e).__name__})", "submit a plain folder with the two files of the example")]
     rec['problems'] = _bounded(problems)
@@ -263,7 +297,8 @@ def _assess(entry, submissions, key, competition, teams, indices, records, now, 
     elif now > competition.deadline_at: rec['status'] = 'late'
     elif today >= competition.daily_limit: rec['status'] = 'over_limit'
     else:
-        rec.update(status='scored', public=public_score(preds, key, competition), predictions=pack_predictions(preds, indices))
+        rec.update(status='scored', public=public_score(preds, key, competition), predictions=pack_predictions(preds, indices),
+                   key_split=split_digest(key))
     return rec
 
 def score_submissions(submissions:str|Path, # the folder of entry folders
@@ -278,11 +313,13 @@ def score_submissions(submissions:str|Path, # the folder of entry folders
     indices = competition.test_indices()
     if set(key.labels) != set(indices):
         raise AnswerKeyError("The answer key does not cover exactly the competition's test indices: wrong key file? Nothing was scored or written.")
+    check_key(key, competition)
     ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     new = []
     with ledger.locked():
         records = ledger.records()
+        check_key(key, competition, records)
         latest = {r['id']: r for r in records}
         todo = []
         for entry in find_entries(submissions):

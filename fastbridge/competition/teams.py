@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..utils.files import atomic_write_text
+from ..utils.text import lookalike_keys, safe_text, text_problem
 from .rules import Competition
 
 # %% auto #0
-__all__ = ['MAX_NAME', 'TEAM_ID', 'ACCOUNT', 'normalize_name', 'name_problem', 'name_skeleton', 'TeamsError', 'Team',
+__all__ = ['MAX_NAME', 'TEAM_ID', 'ACCOUNT', 'normalize_name', 'name_problem', 'name_keys', 'name_skeleton', 'TeamsError', 'Team',
            'team_problems', 'Teams', 'load_teams', 'competition_teams', 'register_team']
 
 # %% ../../nbs/41_competition.teams.ipynb #f3cc5d23
@@ -37,8 +38,7 @@ def name_problem(name:str # a proposed team name
     if not isinstance(name, str): return "a name must be text"
     n = unicodedata.normalize('NFKC', name)
     if len(n) > MAX_NAME: return f"{len(n)} characters; at most {MAX_NAME}"
-    if bad := [c for c in n if unicodedata.category(c) in ('Cc', 'Cf', 'Co', 'Cs', 'Cn', 'Zl', 'Zp') or (c.isspace() and c != ' ')]:
-        return f"it holds invisible or control characters ({', '.join(f'U+{ord(c):04X}' for c in dict.fromkeys(bad))})"
+    if why := text_problem(name): return why
     if not any(c.isalnum() for c in n): return "it has no visible letter or digit"
     if len(scripts := {s for c in n if (s := _script(c))}) > 1: return f"it mixes scripts ({', '.join(sorted(scripts))})"
     return None
@@ -55,12 +55,20 @@ _LOOKALIKE = str.maketrans({
     '0': 'o', '1': 'l', 'i': 'l', '|': 'l', 'ı': 'l', '5': 's', '$': 's',
 })
 
-def name_skeleton(name:str # a team name
-                 ) -> str: # its look-alike class: equal skeletons look the same
-    "The look-alike skeleton of `name`: normalized, accents and marks removed, look-alike letters unified, only letters and digits kept."
-    n = unicodedata.normalize('NFKD', normalize_name(name))
+def _unify(key:str) -> str:
+    n = unicodedata.normalize('NFKD', key)
     n = ''.join(c for c in n if not unicodedata.combining(c)).translate(_LOOKALIKE).replace('rn', 'm').replace('vv', 'w')
     return ''.join(c for c in n if c.isalnum())
+
+def name_keys(name:str # a team or member name
+             ) -> frozenset[str]: # names that share a key look the same
+    "The look-alike keys of `name`: its TR39 keys in any case (`lookalike_keys`), accents and marks removed, look-alike letters unified, only letters and digits kept."
+    return frozenset(_unify(k) for k in lookalike_keys(' '.join(safe_text(name).split())))
+
+def name_skeleton(name:str # a team name
+                 ) -> str: # one look-alike key of `name` (compare names with `name_keys`)
+    "The look-alike key of `name` that starts from its TR39 skeleton: normalized, accents and marks removed, look-alike letters unified, only letters and digits kept."
+    return _unify(next(iter(sorted(lookalike_keys(' '.join(safe_text(name).split())), key=len))))
 
 # %% ../../nbs/41_competition.teams.ipynb #8cfce2e1
 TEAM_ID = re.compile(r'[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?')
@@ -83,19 +91,23 @@ class Team:
 def team_problems(team:Team, # a proposed team
                   others:list[Team]=() # the teams already registered
                  ) -> list[str]:
-    "Why `team` cannot be registered beside `others` (bad id, name, members or accounts; a name or id taken or confusable)."
+    "Why `team` cannot be registered beside `others` (bad id, name, members or accounts; a name or id taken or confusable; an account already in a team)."
     errs = []
     if not isinstance(team.id, str) or not TEAM_ID.fullmatch(team.id):
         errs.append(f"id {str(team.id)[:40]!r}: use 1 to 40 lowercase ASCII letters, digits and inner hyphens (it names the team's folder)")
     if why := name_problem(team.name): errs.append(f"name {str(team.name)[:40]!r}: {why}")
     if not team.members or not all(isinstance(m, str) and not name_problem(m) for m in team.members) or len(team.members) > 10:
-        errs.append("members: give 1 to 10 names, each visible text without control characters")
+        errs.append("members: give 1 to 10 names, each visible text without control or invisible characters")
     if not team.accounts or not all(isinstance(a, str) and ACCOUNT.fullmatch(a) for a in team.accounts):
         errs.append("accounts: give the GitHub logins allowed to submit (letters, digits, hyphens)")
+    mine = {a.casefold() for a in team.accounts if isinstance(a, str)}
     for o in others:
         if o.id == team.id: errs.append(f"id {team.id!r} is already registered")
-        elif not name_problem(team.name) and name_skeleton(o.name) == name_skeleton(team.name):
+        elif not name_problem(team.name) and name_keys(o.name) & name_keys(team.name):
             errs.append(f"name {team.name!r} looks like the registered team {o.name!r}; choose a clearly different name")
+        if shared := sorted(mine & {a.casefold() for a in o.accounts if isinstance(a, str)}):
+            errs.append(f"account(s) {', '.join(shared)} already submit for team {o.id!r} (GitHub logins ignore case); an account "
+                        "belongs to one team: remove it from one of them")
     return errs
 
 @dataclass(frozen=True)
@@ -112,8 +124,8 @@ class Teams:
         "The team whose name normalizes to the same as `name`, or None."
         return next((t for t in self.teams if normalize_name(t.name) == normalize_name(name)), None)
     def confusable(self, name:str) -> Team|None:
-        "A registered team whose name looks like `name` (the same skeleton), or None."
-        return next((t for t in self.teams if name_skeleton(t.name) == name_skeleton(name)), None)
+        "A registered team whose name looks like `name` (a shared look-alike key), or None."
+        return next((t for t in self.teams if name_keys(t.name) & name_keys(name)), None)
 
 # %% ../../nbs/41_competition.teams.ipynb #b89adb2a
 def load_teams(path:str|Path # a teams file (TOML, one [[team]] table per team)
@@ -125,9 +137,13 @@ def load_teams(path:str|Path # a teams file (TOML, one [[team]] table per team)
     except (tomllib.TOMLDecodeError, RecursionError) as e: raise TeamsError(f"{path} is not valid TOML: {e}") from None
     if set(raw) - {'team'}: raise TeamsError(f"{path}: unknown key(s) {sorted(set(raw) - {'team'})}; write one [[team]] table per team.")
     teams, errs = [], []
+    if not isinstance(raw.get('team', []), list):
+        raise TeamsError(f"{path}: write each team as a [[team]] table (two brackets), not [team].")
     for n, t in enumerate(raw.get('team', []), 1):
         if not isinstance(t, dict) or set(t) - {'id', 'name', 'members', 'accounts'}:
             errs.append(f"team {n}: the fields are id, name, members, accounts"); continue
+        if bad := [k for k in ('members', 'accounts') if not isinstance(t.get(k, []), list)]:
+            errs.append(f"team {n}: {' and '.join(bad)} must be a list in brackets, e.g. {bad[0]} = [\"ada\"]"); continue
         team = Team(t.get('id'), t.get('name'), tuple(t.get('members', ())), tuple(t.get('accounts', ())))
         if e := team_problems(team, teams): errs += [f"team {n}: {x}" for x in e]
         teams.append(team)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..utils.files import UnsafeFileError, read_regular_file
+from ..utils.text import text_problem
 from .rules import Competition, Problem, banned_checkpoint, find_competition
 from .teams import Teams, normalize_name
 
@@ -142,6 +143,7 @@ def _check_field(name, value, kind, maxlen) -> str|None:
     if not value.strip(): return f"{name} is empty"
     if len(value) > maxlen: return f"{name} is {len(value)} characters long; at most {maxlen}"
     if not _TEXT.match(value): return f"{name} contains control characters (tabs, newlines)"
+    if why := text_problem(value): return f"{name}: {why}"
     if kind == 'url' and not _URL.match(value): return f"{name} {excerpt(value)} is not an http(s) address"
     if kind == 'version' and not _VERSION.match(value): return f"{name} {excerpt(value)} has characters a version does not"
     return None

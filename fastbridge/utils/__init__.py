@@ -1,1 +1,1 @@
-"""The leaves every other layer stands on, standard library only (the torch-free competition needs nothing more): files, Markdown, shipped files, the machine, optional extras."""
+"""The leaves every other layer stands on, torch-free (the standard library plus one pure-Python package of Unicode data, for text): files, Markdown, text, shipped files, the machine, optional extras."""
