@@ -4,7 +4,7 @@
 
 # %% ../nbs/34_demo.ipynb #ec58280b
 from __future__ import annotations
-import argparse, html, socket, sys
+import argparse, html, sys
 from pathlib import Path
 from typing import Sequence
 
