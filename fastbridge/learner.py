@@ -30,8 +30,8 @@ from .precision import is_precision_callback, precision_callbacks, resolve_preci
 
 # %% auto #0
 __all__ = ['FASTBRIDGE_FILE', 'HFModelWrapper', 'HFOutputCallback', 'unwrap_model', 'transformer_layer_groups', 'set_dropout',
-           'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'default_metrics', 'task_loss',
-           'text_classifier_learner']
+           'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'positive_class', 'positive_class_metric',
+           'default_metrics', 'task_loss', 'text_classifier_learner']
 
 # %% ../nbs/13_learner.ipynb #54feb0e6
 class HFModelWrapper(nn.Module):
@@ -55,23 +55,44 @@ def unwrap_model(model:nn.Module # a model, maybe inside an `HFModelWrapper`
     "The Hugging Face model inside `model` (or `model` itself)."
     return model.hf_model if isinstance(model, HFModelWrapper) else model
 
-def transformer_layer_groups(model:nn.Module, # a Hugging Face model, or an `HFModelWrapper` around one
-                             layers_per_group:int=2 # how many encoder layers share a learning rate
-                            ) -> list[list[nn.Parameter]]: # parameter groups, input to output
-    "Parameters in groups from input to output: embeddings, encoder layers by `layers_per_group`, head."
+def _has_params(m:nn.Module) -> bool: return next(m.parameters(), None) is not None
+
+def _layer_stacks(model:nn.Module # a Hugging Face model (or its body)
+                ) -> list[tuple[str, nn.ModuleList]]: # (name, stack), in the order the model registers them
+    "The outermost `nn.ModuleList`s of `model` that hold parameters: its stacks of transformer blocks."
+    stacks = []
+    for name, m in model.named_modules():
+        if any(name.startswith(f"{s}.") for s,_ in stacks): continue  # a list inside a block (T5's `layer`)
+        if isinstance(m, nn.ModuleList) and _has_params(m): stacks.append((name, m))
+    return stacks
+
+def transformer_layer_groups(model:nn.Module, # a Hugging Face `PreTrainedModel`, or an `HFModelWrapper` around one
+                             layers_per_group:int=2 # how many blocks of a layer stack share a learning rate
+                            ) -> list[list[nn.Parameter]]: # parameter groups, input to output; the head last
+    "Parameters in groups from input to output: embeddings, each layer stack by `layers_per_group` (with what follows it), the head alone."
+    if layers_per_group < 1: raise ValueError(f"layers_per_group must be at least 1, got {layers_per_group!r}.")
     hf = unwrap_model(model)
     base = getattr(hf, 'base_model', hf)
-    n = getattr(hf.config, 'num_hidden_layers', None)
-    emb = getattr(base, 'embeddings', None)
-    layers = next((m for m in base.modules() if isinstance(m, nn.ModuleList) and len(m) == n), None)
-    if emb is None or layers is None:
-        raise ValueError(f"Cannot find the embeddings and the {n} encoder layers of {type(hf).__name__}; "
-                         "pass your own `splitter=` (a function model -> list of parameter lists) to the Learner.")
-    groups = [list(emb.parameters())] + [[p for l in layers[i:i+layers_per_group] for p in l.parameters()]
-                                          for i in range(0, len(layers), layers_per_group)]
-    seen = {id(p) for g in groups for p in g}
+    stacks = _layer_stacks(base)
+    if not stacks:
+        raise ValueError(f"Cannot find a stack of layers (an `nn.ModuleList` holding parameters) in {type(base).__name__}, the "
+                         f"body of {type(hf).__name__}: pass your own `splitter=` (a function model -> list of parameter lists) "
+                         "to the learner factory.")
+    chunks, where, seen = [], {}, set()  # where: id of a stack parameter -> its chunk
+    for _, stack in stacks:
+        for i in range(0, len(stack), layers_per_group):
+            chunks.append([])
+            for p in (p for block in stack[i:i+layers_per_group] for p in block.parameters()):
+                if id(p) not in seen: seen.add(id(p)); where[id(p)] = len(chunks) - 1; chunks[-1].append(p)
+    emb, last = [], None  # last: the chunk of the stack parameter seen last, in registration order
+    for p in base.parameters():
+        if id(p) in where: last = where[id(p)]
+        elif id(p) not in seen:
+            seen.add(id(p))
+            (emb if last is None else chunks[last]).append(p)  # the last chunk seen is the top of the stack this follows
     head = [p for p in hf.parameters() if id(p) not in seen]
-    return groups + [head]
+    return [g for g in [emb, *chunks] if g] + ([head] if head else [])
+
 
 # %% ../nbs/13_learner.ipynb #36159006
 def set_dropout(model:nn.Module, # any model
@@ -215,13 +236,51 @@ def fused_adamw(params, **kwargs):
     "torch's AdamW in its fused implementation (one kernel for all parameters), as a fastai optimizer."
     return OptimWrapper(params, opt=partial(torch.optim.AdamW, fused=True), **kwargs)
 
+_NEGATIONS = ('not_', 'not-', 'not ', 'non_', 'non-', 'non', 'no_', 'no-', 'no ', 'un', 'in', 'dis')  # 'not_equivalent', 'unacceptable'
+_POSITIVE_OF_PAIR = {('negative', 'positive'): 'positive', ('neg', 'pos'): 'pos', ('false', 'true'): 'true',
+                     ('no', 'yes'): 'yes', ('0', '1'): '1', ('ham', 'spam'): 'spam'}
+
+def positive_class(classes:Sequence[str], # the two class names, in id order
+                   pos_label:str|int|None=None # a class name or id to choose; None: by the names' meaning
+                  ) -> tuple[int, str]: # the positive class's id and name
+    "The class a binary metric scores: `pos_label`; else the class the other one negates, or the yes of a known pair, or id 1."
+    classes = [str(c) for c in classes]
+    if len(classes) != 2: raise ValueError(f"A positive class is chosen among two classes, not {len(classes)}: {classes}.")
+    if pos_label is not None:
+        if str(pos_label) in classes: i = classes.index(str(pos_label))
+        elif isinstance(pos_label, (int, np.integer)) and not isinstance(pos_label, bool) and 0 <= pos_label < 2: i = int(pos_label)
+        else: raise ValueError(f"pos_label={pos_label!r} is not one of the classes {classes} (nor an id, 0 or 1).")
+        return i, classes[i]
+    low = [c.strip().lower() for c in classes]
+    for i, j in ((0, 1), (1, 0)):
+        if any(low[j] == neg + low[i] for neg in _NEGATIONS): return i, classes[i]
+    pos = _POSITIVE_OF_PAIR.get(tuple(sorted(low)))
+    i = low.index(pos) if pos is not None else 1
+    return i, classes[i]
+
+def positive_class_metric(classes:Sequence[str], # the two class names, in id order
+                          metric=F1Score, # a fastai binary metric with `pos_label`: `F1Score`, `Precision`, `Recall`, `FBeta`
+                          pos_label:str|int|None=None, # the class to score; default `positive_class`'s choice
+                          **kwargs # passed to `metric`, e.g. `beta=` of `FBeta`
+                         ): # a fastai metric named for its class, e.g. `f1_score(equivalent)`
+    "fastai's binary `metric` scoring the positive class of `classes`, with that class in its name."
+    i, name = positive_class(classes, pos_label)
+    m = metric(pos_label=i, **kwargs)
+    m.name = f"{m.name}({name})"
+    return m
+
 def default_metrics(n_classes:int, # the number of classes (1 for regression)
-                    task:str=SINGLE_LABEL # one of `fastbridge.data.TASKS`
+                    task:str=SINGLE_LABEL, # one of `fastbridge.data.TASKS`
+                    classes:Sequence[str]|None=None, # the class names, in id order: binary F1 is named for its positive class
+                    pos_label:str|int|None=None # the class binary F1 scores; default `positive_class`'s choice
                    ) -> list: # fastai metrics
-    "Accuracy and F1 (binary for two classes, else macro); thresholded accuracy and macro F1 (multi-label); Pearson and Spearman (regression)."
+    "Accuracy and F1 (of the positive class for two classes, else macro); thresholded accuracy and macro F1 (multi-label); Pearson and Spearman (regression)."
+    if pos_label is not None and (task != SINGLE_LABEL or n_classes != 2):
+        raise ValueError(f"pos_label={pos_label!r} chooses the positive class of two; this task is {task} with {n_classes} output(s).")
     if task == REGRESSION: return [PearsonCorrCoef(), SpearmanCorrCoef()]
     if task == MULTI_LABEL: return [accuracy_multi, F1ScoreMulti(average='macro')]
-    return [accuracy, F1Score() if n_classes == 2 else F1Score(average='macro')]
+    if n_classes != 2: return [accuracy, F1Score(average='macro')]
+    return [accuracy, positive_class_metric(['0', '1'] if classes is None else classes, F1Score, pos_label)]
 
 def task_loss(task:str=SINGLE_LABEL # one of `fastbridge.data.TASKS`
              ):
@@ -234,7 +293,11 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
                             checkpoint:str|Path|None=None, # alias, local directory or Hub id; default the DataLoaders' checkpoint
                             model:PreTrainedModel|None=None, # a ready model instead of `checkpoint`
                             metrics=None, # default: `default_metrics` for the task
-                            layers_per_group:int=2, # encoder layers per learning-rate group
+                            pos_label:str|int|None=None, # the class binary F1 scores (name or id); default `positive_class`'s choice
+                            layers_per_group:int=2, # blocks of a layer stack per learning-rate group (`transformer_layer_groups`)
+                            splitter=None, # model -> parameter groups; default `transformer_layer_groups` with `layers_per_group`
+                            opt_func=None, # a fastai optimizer function; default `fused_adamw`
+                            loss_func=None, # default: `task_loss` for the data's task
                             precision:str='auto', # 'auto' (`choose_precision` for the data's device), 'bf16', 'fp16' or 'fp32'
                             bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                             seed:int|None=None, # seeds the new classification head
@@ -264,9 +327,9 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
                          f"{n_emb} token embeddings: tokenize with the model's own tokenizer (`TextDataLoaders.from_df(df, checkpoint=...)`).")
     choice = resolve_precision(dls.device, precision, bf16)
     cbs = [HFOutputCallback()] + precision_callbacks(choice, dls.device) + list(L(cbs))  # one callback or several
-    learn = TextClassifierLearner(dls, HFModelWrapper(model), loss_func=task_loss(task),
-                                  metrics=default_metrics(n_out, task) if metrics is None else metrics,
-                                  splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
-                                  opt_func=fused_adamw, cbs=cbs, train_bn=train_bn, **kwargs)
+    learn = TextClassifierLearner(dls, HFModelWrapper(model), loss_func=task_loss(task) if loss_func is None else loss_func,
+                                  metrics=default_metrics(n_out, task, labels, pos_label) if metrics is None else metrics,
+                                  splitter=splitter or partial(transformer_layer_groups, layers_per_group=layers_per_group),
+                                  opt_func=fused_adamw if opt_func is None else opt_func, cbs=cbs, train_bn=train_bn, **kwargs)
     learn.precision = choice  # what it trains in, and why
     return learn

@@ -219,7 +219,9 @@ def masked_lm_learner(dls:TextDataLoaders, # from `lm_dataloaders`, tokenized wi
                       model:PreTrainedModel|None=None, # a ready masked LM instead of `checkpoint`
                       mlm_probability:float=0.15, # chance that each ordinary token is picked
                       seed:int|None=None, # seeds the fresh parts of the model and the masks
-                      layers_per_group:int=2, # encoder layers per learning-rate group
+                      layers_per_group:int=2, # blocks of a layer stack per learning-rate group (`transformer_layer_groups`)
+                      splitter=None, # model -> parameter groups; default `transformer_layer_groups` with `layers_per_group`
+                      opt_func=None, # a fastai optimizer function; default `fused_adamw`
                       precision:str='auto', # 'auto' (`choose_precision` for the data's device), 'bf16', 'fp16' or 'fp32'
                       bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                       metrics=None, # default: loss per masked token and perplexity
@@ -236,8 +238,8 @@ def masked_lm_learner(dls:TextDataLoaders, # from `lm_dataloaders`, tokenized wi
     cbs = [MaskTokens(mlm_probability, seed)] + precision_callbacks(choice, dls.device) + list(cbs or [])
     learn = MaskedLMLearner(dls, MaskedLMWrapper(model), loss_func=masked_lm_loss,
                             metrics=[MaskedTokenLoss(), MaskedTokenLoss(exp=True)] if metrics is None else metrics,
-                            splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
-                            opt_func=fused_adamw, cbs=cbs, **kwargs)
+                            splitter=splitter or partial(transformer_layer_groups, layers_per_group=layers_per_group),
+                            opt_func=fused_adamw if opt_func is None else opt_func, cbs=cbs, **kwargs)
     learn.precision = choice  # what it trains in, and why
     return learn
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_token_classification.ipynb #62e62534
 from __future__ import annotations
-import contextlib, copy, json, random, warnings
+import contextlib, copy, json, random, re, warnings
 from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
@@ -301,12 +301,12 @@ def token_dl(ds:TokenizedWords, # the dataset to batch
 
 # %% ../nbs/21_token_classification.ipynb #d9da5879
 def _split_words(tokenizer:PreTrainedTokenizerBase, text:str) -> tuple[list[str], list[tuple[int,int]]]:
-    "Words of `text` and their character spans, as the tokenizer's pre-tokenizer splits it (spaces and punctuation)."
+    "Words of `text` and their character spans, as the tokenizer's pre-tokenizer splits it (spaces and punctuation), without spaces."
     pre = getattr(getattr(tokenizer, 'backend_tokenizer', None), 'pre_tokenizer', None)
-    if pre is None:
-        import re
-        spans = [m.span() for m in re.finditer(r'\S+', text)]
-    else: spans = [tuple(o) for _,o in pre.pre_tokenize_str(text)]
+    spans = [(0, len(text))] if pre is None else [tuple(o) for _,o in pre.pre_tokenize_str(text)]
+    # byte-level BPE (RoBERTa, GPT-2) and SentencePiece's Metaspace (DeBERTa-v3, XLM-R, ALBERT) keep the space before a
+    # word in its span ('Ġlives', '▁lives'), and may leave a lone space as a piece: the words are the spans without spaces
+    spans = [(a + m.start(), a + m.end()) for a,b in spans for m in re.finditer(r'\S+', text[a:b])]
     return [text[a:b] for a,b in spans], spans
 
 def _sentence_words(tokenizer, sentence) -> list[str]:
@@ -625,7 +625,9 @@ def token_classifier_learner(dls:TokenDataLoaders, # from `TokenDataLoaders`; it
                              checkpoint:str|Path|None=None, # alias, local directory or Hub id; default `dls.checkpoint`
                              model:PreTrainedModel|None=None, # a ready token-classification model instead
                              metrics=None, # default: `default_token_metrics()`
-                             layers_per_group:int=2, # encoder layers per learning-rate group
+                             layers_per_group:int=2, # blocks of a layer stack per learning-rate group (`transformer_layer_groups`)
+                             splitter=None, # model -> parameter groups; default `transformer_layer_groups` with `layers_per_group`
+                             opt_func=None, # a fastai optimizer function; default `fused_adamw`
                              precision:str='auto', # 'auto' (`choose_precision` for the data's device), 'bf16', 'fp16' or 'fp32'
                              bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                              seed:int|None=None, # seeds the new classification head
@@ -650,8 +652,8 @@ def token_classifier_learner(dls:TokenDataLoaders, # from `TokenDataLoaders`; it
     cbs = [HFOutputCallback(), PadToLongest()] + precision_callbacks(choice, dls.device) + list(L(cbs))
     learn = TokenClassifierLearner(dls, HFModelWrapper(model), loss_func=TokenCrossEntropy(),
                                    metrics=default_token_metrics() if metrics is None else metrics,
-                                   splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
-                                   opt_func=fused_adamw, train_bn=train_bn, cbs=cbs, **kwargs)
+                                   splitter=splitter or partial(transformer_layer_groups, layers_per_group=layers_per_group),
+                                   opt_func=fused_adamw if opt_func is None else opt_func, train_bn=train_bn, cbs=cbs, **kwargs)
     learn.precision = choice  # what it trains in, and why
     return learn
 
