@@ -25,7 +25,7 @@ from fastai.optimizer import OptimWrapper
 from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
 from .hub import DEFAULT_CHECKPOINT, labels_config, load_classifier, load_pretrained, load_tokenizer, resolve_checkpoint, quiet_transformers
-from .data import MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, check_tokenizer
+from .data import MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, as_texts, check_tokenizer, is_dataset
 from .precision import is_precision_callback, precision_callbacks, resolve_precision
 
 # %% auto #0
@@ -115,6 +115,16 @@ def _reorder(o, order):
     if isinstance(o, (list, tuple)): return type(o)(_reorder(v, order) for v in o)
     raise TypeError(f"Cannot reorder a {type(o).__name__}.")
 
+def _holds_items(dl) -> bool:
+    "Whether `dl` is new items for `test_dl` (texts, pairs, rows, a frame, a Dataset), not a DataLoader nor fastai's list of batches."
+    if dl is None or hasattr(dl, 'one_batch'): return False
+    if isinstance(dl, (pd.DataFrame, pd.Series)) or is_dataset(dl): return True
+    if not isinstance(dl, (list, tuple)) or not dl: return False
+    first = dl[0]
+    if isinstance(first, str): return True
+    if isinstance(first, dict): return not any(isinstance(v, torch.Tensor) for v in first.values())
+    return isinstance(first, (list, tuple)) and len(first) > 0 and all(isinstance(v, str) for v in first)
+
 class HFLearner(Learner):
     "A fastai `Learner` around a Hugging Face model, saved as a Hugging Face model folder (safetensors, config, tokenizer)."
     @property
@@ -146,7 +156,8 @@ class HFLearner(Learner):
         return self.removed_cbs([c for c in self.cbs if is_precision_callback(c)])
 
     def get_preds(self, ds_idx:int=1, dl=None, with_input:bool=False, reorder:bool=True, **kwargs) -> tuple: # as fastai's: inputs, predictions, targets, ...
-        "fastai's `get_preds`; with `with_input`, the inputs (a dict of padded tensors) come back in the items' order too."
+        "fastai's `get_preds`; `dl` may also be new items (texts, rows, a DataFrame or Dataset: `dls.test_dl` batches them); with `with_input`, the inputs come back in the items' order too."
+        if _holds_items(dl): dl = self.dls.test_dl(dl)
         if not (with_input and reorder): return super().get_preds(ds_idx, dl, with_input=with_input, reorder=reorder, **kwargs)
         if dl is None: dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
         idxs = list(dl.get_idxs())
@@ -200,13 +211,17 @@ class TextClassifierLearner(HFLearner):
             preds, _ = self.get_preds(dl=dl)  # back in the order of `items`, after the loss's activation
         return preds
 
-    def predict_texts(self, texts:Sequence|pd.DataFrame, # texts, `(first, second)` pairs, or a DataFrame with the text column(s)
+    def predict_texts(self, texts, # texts, pairs, rows (dicts), a DataFrame or a `datasets.Dataset`: what `as_texts` reads
                       bs:int|None=None # batch size
                      ) -> pd.DataFrame: # one row per item, in order
         "A table of each item's prediction, in the order given: label, id and probability; labels and per-class probabilities (multi-label); value (regression)."
-        preds, d = self._preds(texts, bs), self.dls
-        res = texts.copy() if isinstance(texts, pd.DataFrame) else pd.DataFrame(
-            {c: list(v) for c,v in zip(d.text_cols, zip(*texts))} if len(d.text_cols) == 2 else {'text': list(texts)})
+        d = self.dls
+        items = as_texts(texts, d.text_cols)
+        preds = self._preds(items, bs)
+        if isinstance(texts, pd.DataFrame): res = texts.copy()
+        elif is_dataset(texts): res = texts.to_pandas()
+        elif isinstance(texts, (list, tuple)) and texts and all(isinstance(o, dict) for o in texts): res = pd.DataFrame(list(texts))
+        else: res = pd.DataFrame({c: list(v) for c,v in zip(d.text_cols, zip(*items))} if len(d.text_cols) == 2 else {'text': items})
         if d.task == REGRESSION: res['prediction'] = preds.flatten().numpy(); return res
         if d.task == MULTI_LABEL:
             thresh = getattr(self.loss_func, 'thresh', 0.5)
@@ -225,7 +240,8 @@ class TextClassifierLearner(HFLearner):
         preds, targs, decoded, losses = self.get_preds(dl=dl, with_loss=True, with_decoded=True)
         top = losses.topk(min(k, len(losses))).indices
         ds = dl.dataset
-        res = ds.items.iloc[top.numpy()].reset_index(drop=True).rename(columns={ds.label_col: 'target'})
+        res = ds.items[ds.text_cols].iloc[top.numpy()].reset_index(drop=True)
+        res['target'] = [ds.target_value(ds.labels[int(i)]) for i in top]
         res['predicted'] = [ds.target_value(decoded[i]) for i in top]
         if ds.task == SINGLE_LABEL: res['probability'] = [float(preds[i].max()) for i in top]
         res['loss'] = losses[top].numpy()

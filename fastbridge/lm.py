@@ -22,7 +22,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, PreTrained
 
 from .hub import DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, load_tokenizer, resolve_checkpoint, tiny_bert_config, quiet_transformers
 from .hub import load_pretrained  # the loader that turns Hub/offline failures into `CheckpointError`s
-from .data import DataError, TextDataLoaders, TokenizedTexts, check_columns, check_texts, random_subset, text_dl
+from .data import DataError, TextDataLoaders, TokenizedTexts, as_texts, check_columns, check_texts, random_subset, text_dl
 from .learner import HFLearner, HFModelWrapper, fused_adamw, transformer_layer_groups, unwrap_model
 from .precision import precision_callbacks, resolve_precision
 
@@ -118,15 +118,8 @@ def masked_lm_loss(pred:Tensor, # logits at the predicted positions, (n, vocab)
     return F.cross_entropy(pred.float(), targets)
 
 # %% ../nbs/20_lm.ipynb #7d08186a
-def _texts_of(texts, text_col:str='text', name:str='texts') -> list[str]:
-    if isinstance(texts, str): raise DataError(f"{name} is one string; pass a list of texts (or a DataFrame or Dataset and `text_col`).")
-    if isinstance(texts, pd.DataFrame):
-        check_columns(texts, text_col); texts = texts[text_col]
-    elif hasattr(texts, 'column_names') and hasattr(texts, 'features'):  # a `datasets.Dataset`
-        if text_col not in texts.column_names:
-            raise DataError(f"Column {text_col!r} not found; the dataset has columns {texts.column_names}. Pass `text_col=`.")
-        texts = texts[text_col]
-    return check_texts(texts, text_col)
+def _texts_of(texts, text_col:str='text') -> list[str]:
+    return check_texts(as_texts(texts, [text_col]), text_col)  # every shape of rows, read in one place
 
 # %% ../nbs/20_lm.ipynb #dc8c8056
 def lm_dataloaders(texts, # texts: a list, a Series, a DataFrame or a `datasets.Dataset` (with `text_col`)
@@ -148,15 +141,9 @@ def lm_dataloaders(texts, # texts: a list, a Series, a DataFrame or a `datasets.
         valid = set(random_subset(np.zeros(len(texts)), valid_pct, seed).tolist())
         if not valid: raise DataError(f"valid_pct={valid_pct} of {len(texts)} texts holds out none: use more texts or a larger valid_pct.")
         texts, valid_texts = [t for i,t in enumerate(texts) if i not in valid], [t for i,t in enumerate(texts) if i in valid]
-    else: valid_texts = _texts_of(valid_texts, text_col, 'valid_texts')
-    if len(texts) < bs:
-        raise DataError(f"{len(texts)} training texts make no full batch of {bs} (the last partial batch is dropped): "
-                        "pass more texts or a smaller `bs`.")
-    ds = [TokenizedTexts.from_texts(t, tokenizer, max_length=max_length, cache_dir=cache_dir) for t in (texts, valid_texts)]
-    pad = tokenizer.pad_token_id
-    return TextDataLoaders(text_dl(ds[0], bs, shuffle=True, pad_id=pad, device=device),
-                           text_dl(ds[1], val_bs or 2*bs, shuffle=False, pad_id=pad, device=device),
-                           tokenizer=tokenizer, max_length=max_length, device=device)
+    else: valid_texts = _texts_of(valid_texts, text_col)
+    return TextDataLoaders.from_df(pd.DataFrame({'text': texts}), tokenizer, valid_df=pd.DataFrame({'text': valid_texts}), is_lm=True,
+                                   bs=bs, val_bs=val_bs, max_length=max_length, cache_dir=cache_dir, device=device)
 
 # %% ../nbs/20_lm.ipynb #24b68f8b
 class MaskTokens(Callback):

@@ -30,7 +30,7 @@ from transformers import (AutoConfig, AutoModelForTokenClassification, BertForTo
 
 from .hub import (DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, labels_config, load_tokenizer, resolve_checkpoint,
                   tiny_bert_config, load_pretrained)
-from .data import DataError, SubsetSplitter, check_columns, tokenizer_fingerprint, rows_summary, dataset_splits
+from .data import DataError, SubsetSplitter, check_columns, parse_bools, tokenizer_fingerprint, rows_summary, dataset_splits
 from .learner import HFLearner, HFModelWrapper, HFOutputCallback, fused_adamw, transformer_layer_groups
 from .precision import precision_callbacks, resolve_precision
 from .export import save_hf_model, training_metadata
@@ -333,7 +333,7 @@ class TokenDataLoaders(DataLoaders):
                 tags_col:str='tags', # the column of tag lists (names, or ids with `vocab`)
                 vocab:Sequence[str]|None=None, # tag names in id order; inferred (`infer_tag_vocab`) when None
                 valid_df:pd.DataFrame|None=None, # a separate validation set with the same columns
-                valid_col:str|None=None, # or: a boolean column marking the validation rows
+                valid_col:str|None=None, # or: a column of flags marking the validation rows (True/False, 1/0, yes/no)
                 splitter:Callable|None=None, # or: `df -> (train_idxs, valid_idxs)`, e.g. fastai's `RandomSplitter`; default a seeded random 20%
                 bs:int=16, # training batch size
                 val_bs:int|None=None, # validation batch size (default 2*bs)
@@ -358,7 +358,7 @@ class TokenDataLoaders(DataLoaders):
             n = len(df); df = pd.concat([df, valid_df], ignore_index=True)
             splits = (np.arange(n), np.arange(n, len(df)))
         elif valid_col:
-            m = df[valid_col].astype(bool).values
+            m = parse_bools(df[valid_col], valid_col)  # 'False' in a file is False
             splits = (np.flatnonzero(~m), np.flatnonzero(m))
         elif splitter is not None: splits = splitter(df)
         else: splits = SubsetSplitter(0.8, 0.2, seed=seed)(np.arange(len(df)))
