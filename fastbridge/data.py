@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_data.ipynb #410e86a5
 from __future__ import annotations
-import csv, hashlib, io, json, os
+import csv, functools, hashlib, inspect, io, json, os
 from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,6 +17,7 @@ from fastcore.foundation import L
 from fastcore.meta import delegates
 from fasttransform import Transform
 from plum import dispatch
+from fastai.data.block import TransformBlock
 from fastai.data.core import DataLoaders, show_batch, show_results
 from fastai.data.transforms import Category, CategoryMap, MultiCategory
 from fastai.interpret import plot_top_losses
@@ -34,7 +35,7 @@ __all__ = ['SINGLE_LABEL', 'MULTI_LABEL', 'REGRESSION', 'TASKS', 'DataError', 'r
            'read_text_folder', 'default_cache_dir', 'tokenizer_fingerprint', 'tokenize_texts', 'TokenizedTexts',
            'TensorTokens', 'DecodeInputs', 'pad_collate', 'TextDL', 'text_dl', 'show_batch', 'show_results',
            'plot_top_losses', 'random_subset', 'SubsetSplitter', 'check_split', 'dataset_splits', 'tokenizer_for',
-           'check_tokenizer', 'TextDataLoaders']
+           'check_tokenizer', 'fastai_fallback', 'TextDataLoaders', 'HFTokenize', 'HFTextBlock', 'data_task']
 
 # %% ../nbs/11_data.ipynb #eb7fb9d7
 class DataError(ValueError):
@@ -96,7 +97,7 @@ def as_texts(items, # texts, `(first, second)` pairs, rows (dicts or Series), a 
         if missing: raise DataError(f"Column(s) {missing} not found; the data has columns {have}. The model reads {kind} from {cols}.")
         columns = [list(items[c]) for c in cols]
         return columns[0] if len(cols) == 1 else list(zip(*columns))
-    if _is_row(items): items = [items]  # one row
+    if isinstance(items, dict) or isinstance(items, pd.Series) and all(c in items.index for c in cols): items = [items]  # one row
     items = list(items.tolist() if isinstance(items, (pd.Series, np.ndarray)) else items)
     out = [_pick(o, cols, i) if _is_row(o) else tuple(o) if isinstance(o, list) and len(cols) == 2 else o for i,o in enumerate(items)]
     if len(cols) == 2:
@@ -379,6 +380,17 @@ def _unflatten(flat, offsets, types=None) -> list[np.ndarray]:
     return [np.stack([i, t.astype(i.dtype)]) for i,t in zip(ids, np.split(types, offsets[1:-1]))]
 
 # %% ../nbs/11_data.ipynb #119f7f55
+def _decode_ids(tok:PreTrainedTokenizerBase, ids) -> str:
+    "The text of one row of token ids (a pair's `(2, n)` item too), without padding and special tokens; a pair's texts joined by the separator."
+    segs, cur = [], []
+    ids = np.asarray(ids)
+    if ids.ndim == 2: ids = ids[0]  # a pair's item: ids and token type ids
+    specials = set(tok.all_special_ids)
+    for i in ids.tolist():
+        if i == tok.sep_token_id: segs.append(cur); cur = []
+        elif i not in specials: cur.append(i)
+    return f" {tok.sep_token} ".join(tok.decode(s) for s in segs + [cur] if s)
+
 class TokenizedTexts:
     "Token ids, targets (optional) and the texts they came from, indexable like a torch dataset; decodes items for fastai's `show_*`."
     def __init__(self, input_ids:list[np.ndarray], # one array per text: ids, or `(2, n)` ids and token type ids for pairs
@@ -419,15 +431,7 @@ class TokenizedTexts:
     def decode_ids(self, ids # one row of token ids (a pair's `(2, n)` item too)
                   ) -> str: # the decoded text
         "The text of one row of token ids, without padding and special tokens; the two texts of a pair joined by the separator token."
-        tok, segs, cur = self.tokenizer, [], []
-        ids = np.asarray(ids)
-        if ids.ndim == 2: ids = ids[0]  # a pair's item: ids and token type ids
-        specials = set(tok.all_special_ids)
-        for i in ids.tolist():
-            if i == tok.sep_token_id: segs.append(cur); cur = []
-            elif i not in specials: cur.append(i)
-        segs = [tok.decode(s) for s in segs + [cur] if s]
-        return f" {tok.sep_token} ".join(segs)
+        return _decode_ids(self.tokenizer, ids)
     def decode_target(self, y):
         "A target (or a decoded prediction) as fastai shows it: a `Category`, a `MultiCategory` or a `TitledFloat`."
         if self.task == REGRESSION: return TitledFloat(float(torch.as_tensor(y).float().flatten()[0]))
@@ -673,6 +677,26 @@ def check_tokenizer(tokenizer:PreTrainedTokenizerBase, # the tokenizer the data 
                         f"from {str(checkpoint)!r}'s own tokenizer, so the model would read the wrong tokens. Tokenize with the "
                         f"model's own: `TextDataLoaders.from_df(df, checkpoint={str(checkpoint)!r}, ...)`.")
 
+def fastai_fallback(fastai_fn:Callable, # fastai's own function (or bound classmethod) of the same name
+                    is_fastai:Callable # `(*args, **kwargs) -> bool`: whether a call is meant for fastai's
+                   ) -> Callable: # a decorator
+    "Decorate a fastbridge function that shadows fastai's: a call with fastai's arguments goes to fastai's own, unchanged."
+    def _decorate(f):
+        @functools.wraps(f)
+        def _inner(*args, **kwargs): return (fastai_fn if is_fastai(*args, **kwargs) else f)(*args, **kwargs)
+        return _inner
+    return _decorate
+
+def _fastai_factory(name:str):
+    "fastai's `TextDataLoaders.<name>` and the test of a call meant for it: no tokenizer, no checkpoint, only fastai's arguments."
+    from fastai.text.data import TextDataLoaders as FastaiTextDataLoaders
+    fn = getattr(FastaiTextDataLoaders, name)
+    params = set(inspect.signature(fn).parameters)
+    def is_fastai(cls, *args, **kwargs):
+        return not ('tokenizer' in kwargs or 'checkpoint' in kwargs or any(isinstance(a, PreTrainedTokenizerBase) for a in args)
+                    or any(k not in params for k in kwargs))
+    return fastai_fallback(lambda cls, *args, **kwargs: fn(*args, **kwargs), is_fastai)  # fastai's classmethod, bound to its class
+
 class TextDataLoaders(DataLoaders):
     "fastai `DataLoaders` for text classification, sentence pairs, multi-label and regression with a Hugging Face tokenizer."
     def __init__(self, *loaders, # the training and validation `DataLoader`s
@@ -703,6 +727,7 @@ class TextDataLoaders(DataLoaders):
         return self.train_ds.label_delim
 
     @classmethod
+    @_fastai_factory('from_df')
     def from_df(cls, df:pd.DataFrame, # texts and labels
                 tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's tokenizer; loaded from `checkpoint` when None
                 text_col:str|Sequence[str]='text', # the column of texts, or two columns of sentence pairs
@@ -767,7 +792,7 @@ class TextDataLoaders(DataLoaders):
         feat = train.features.get(label_col) if isinstance(label_col, str) else None
         feat = getattr(feat, 'feature', feat)  # a sequence of `ClassLabel` (multi-label ids) names its classes too
         if classes is None and hasattr(feat, 'names'): classes = feat.names
-        return cls.from_df(train.to_pandas(), tokenizer, text_col, label_col, classes, **kwargs)
+        return cls.from_df(train.to_pandas(), tokenizer=tokenizer, text_col=text_col, label_col=label_col, classes=classes, **kwargs)
 
     @classmethod
     @delegates(from_df.__func__, but=['df', 'valid_df'])
@@ -778,9 +803,10 @@ class TextDataLoaders(DataLoaders):
                    **kwargs) -> TextDataLoaders: # training and validation loaders
         "`TextDataLoaders` from TSV/CSV files (every value read as a string: pass `y_block=RegressionBlock()` for numbers)."
         valid_df = read_table(valid_path, sep) if valid_path is not None else None
-        return cls.from_df(read_table(train_path, sep), tokenizer, valid_df=valid_df, **kwargs)
+        return cls.from_df(read_table(train_path, sep), tokenizer=tokenizer, valid_df=valid_df, **kwargs)
 
     @classmethod
+    @_fastai_factory('from_csv')
     @delegates(from_df.__func__, but=['df', 'path'])
     def from_csv(cls, path:str|Path, # the folder of the file; the learner saves and exports there
                  csv_fname:str='labels.csv', # the file in `path`, a UTF-8 .csv (or .tsv) with a header
@@ -788,9 +814,10 @@ class TextDataLoaders(DataLoaders):
                  delimiter:str|None=None, # the separator (see `read_table`)
                  **kwargs) -> TextDataLoaders: # training and validation loaders
         "fastai's `from_csv`: `TextDataLoaders` from `path/csv_fname`, its values read as strings and flags (`valid_col`) by their meaning."
-        return cls.from_df(read_table(Path(path)/csv_fname, delimiter), tokenizer, path=path, **kwargs)
+        return cls.from_df(read_table(Path(path)/csv_fname, delimiter), tokenizer=tokenizer, path=path, **kwargs)
 
     @classmethod
+    @_fastai_factory('from_folder')
     @delegates(from_df.__func__, but=['df', 'text_col', 'label_col', 'valid_df', 'valid_col', 'splitter', 'path'])
     def from_folder(cls, path:str|Path, # the folder: `train/<class>/*.txt` and `valid/<class>/*.txt` (fastai's, IMDb's layout)
                     train:str='train', # the training subfolder
@@ -804,12 +831,12 @@ class TextDataLoaders(DataLoaders):
         df = read_text_folder(path, None if valid_pct is not None else [train, valid])
         if valid_pct is not None:
             splitter = SubsetSplitter(1 - valid_pct, valid_pct, seed=seed)
-            return cls.from_df(df, tokenizer, splitter=splitter, is_lm=is_lm, path=path, **kwargs)
+            return cls.from_df(df, tokenizer=tokenizer, splitter=splitter, is_lm=is_lm, path=path, **kwargs)
         df['is_valid'] = df.folder == valid
         for name, sub in ((train, ~df.is_valid), (valid, df.is_valid)):
             if not sub.any(): raise DataError(f"No .txt files under {Path(path)/name}: give `{'train' if name == train else 'valid'}=` the "
                                               "subfolder's name, or `valid_pct=` to hold out a share of every text under the folder.")
-        return cls.from_df(df, tokenizer, valid_col='is_valid', is_lm=is_lm, path=path, **kwargs)
+        return cls.from_df(df, tokenizer=tokenizer, valid_col='is_valid', is_lm=is_lm, path=path, **kwargs)
 
     @classmethod
     def empty(cls, tokenizer:PreTrainedTokenizerBase, # the tokenizer
@@ -857,3 +884,41 @@ class TextDataLoaders(DataLoaders):
         if tds.vocab is None: tds.vocab = self.vocab
         sort = not with_labels if sort is None else sort
         return text_dl(tds, bs or self.valid.bs, shuffle=False, pad_id=self.tokenizer.pad_token_id, device=self.device, sort=sort)
+
+# %% ../nbs/11_data.ipynb #2e904a89
+class HFTokenize(Transform):
+    "A text (or a `[first, second]` pair) to the token ids of a Hugging Face tokenizer, and ids back to text."
+    def __init__(self, tokenizer:PreTrainedTokenizerBase, # the checkpoint's tokenizer
+                 max_length:int=128, # longer texts (or pairs) are truncated
+                 checkpoint:str|Path|None=None # the checkpoint the tokenizer belongs to, for `text_classifier_learner`
+                ):
+        super().__init__()
+        self.tokenizer, self.max_length, self.checkpoint = tokenizer, max_length, checkpoint
+    def encodes(self, x) -> TensorTokens:
+        if isinstance(x, str): return TensorTokens(torch.tensor(self.tokenizer(x, truncation=True, max_length=self.max_length)['input_ids']))
+        if not (isinstance(x, (list, L)) and len(x) == 2 and all(isinstance(o, str) for o in x)):
+            raise DataError(f"HFTokenize reads a text or a [first, second] pair of texts, got {x!r}.")
+        enc = self.tokenizer(x[0], x[1], truncation=True, max_length=self.max_length, return_token_type_ids=True)
+        return TensorTokens(torch.tensor([enc['input_ids'], enc['token_type_ids']]))
+    def decodes(self, x:TensorTokens) -> TitledStr: return TitledStr(_decode_ids(self.tokenizer, x))
+
+def _n_tokens(sample) -> int: return int(np.shape(sample[0])[-1])
+
+def HFTextBlock(tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's tokenizer; loaded from `checkpoint` when None
+                checkpoint:str|Path|None=None, # the model's checkpoint: its tokenizer is used, and the learner builds it
+                max_length:int=128 # longer texts are truncated
+               ) -> TransformBlock: # for a fastai `DataBlock`
+    "A fastai `TransformBlock` of texts tokenized by a Hugging Face tokenizer, batched as `TextDataLoaders` batch them (blurr's mid-level API)."
+    tok = tokenizer_for(tokenizer, checkpoint)
+    return TransformBlock(type_tfms=HFTokenize(tok, max_length, checkpoint), batch_tfms=DecodeInputs(), dl_type=TextDL,
+                          dls_kwargs=dict(create_batch=partial(pad_collate, pad_id=tok.pad_token_id), sort_func=_n_tokens))
+
+def data_task(dls:DataLoaders # `TextDataLoaders`, or fastai `DataLoaders` from a `DataBlock` with an `HFTextBlock`
+             ) -> str: # one of `TASKS`
+    "The task of text `DataLoaders`: `TextDataLoaders.task`, or read from the target transforms of a `DataBlock`'s."
+    task = getattr(dls, 'task', None)
+    if task is not None: return task
+    try: tfms = dls.train_ds.tls[-1].tfms.fs
+    except AttributeError: raise DataError(f"Cannot tell the task of {type(dls).__name__}: use `TextDataLoaders` or a `DataBlock` "
+                                           "with a target block (`CategoryBlock()`, `MultiCategoryBlock()`, `RegressionBlock()`).") from None
+    return task_of_block(tfms)

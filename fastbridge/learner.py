@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_learner.ipynb #205f0d34
 from __future__ import annotations
-import contextlib, copy, json
+import contextlib, copy, json, warnings
 from functools import partial
 from pathlib import Path
 from typing import Sequence
@@ -18,20 +18,24 @@ from fastcore.meta import delegates
 from fastai.callback.core import Callback
 import fastai.callback.schedule  # patches Learner with fit_one_cycle, lr_find, ...
 import fastai.callback.progress  # progress bars during fit
-from fastai.learner import Learner, _ConstantFunc
+from fastai.learner import Learner, _ConstantFunc, load_learner as fastai_load_learner
+from fastai.text.learner import text_classifier_learner as fastai_text_classifier_learner
 from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat, MSELossFlat
 from fastai.metrics import accuracy, accuracy_multi, F1Score, F1ScoreMulti, PearsonCorrCoef, SpearmanCorrCoef
 from fastai.optimizer import OptimWrapper
+from fastai.callback.fp16 import MixedPrecision
+from safetensors.torch import load_model, save_model
 from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
 from .hub import DEFAULT_CHECKPOINT, labels_config, load_classifier, load_pretrained, load_tokenizer, resolve_checkpoint, quiet_transformers
-from .data import MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, as_texts, check_tokenizer, is_dataset
-from .precision import is_precision_callback, precision_callbacks, resolve_precision
+from .data import (MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, as_texts, check_tokenizer, data_task,
+                             fastai_fallback, is_dataset)
+from .precision import PrecisionChoice, choose_precision, is_precision_callback, precision_callbacks, resolve_precision
 
 # %% auto #0
 __all__ = ['FASTBRIDGE_FILE', 'HFModelWrapper', 'HFOutputCallback', 'unwrap_model', 'transformer_layer_groups', 'set_dropout',
            'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'positive_class', 'positive_class_metric',
-           'default_metrics', 'task_loss', 'text_classifier_learner']
+           'default_metrics', 'task_loss', 'text_classifier_learner', 'load_learner']
 
 # %% ../nbs/13_learner.ipynb #54feb0e6
 class HFModelWrapper(nn.Module):
@@ -147,7 +151,7 @@ class HFLearner(Learner):
         tok = copy.deepcopy(self.dls.tokenizer)
         if getattr(self.dls, 'max_length', None): tok.model_max_length = int(self.dls.max_length)
         tok.save_pretrained(path)
-        (path/FASTBRIDGE_FILE).write_text(json.dumps({'format': 'fastbridge', 'version': 1, **self.data_config()}, indent=2))
+        (path/FASTBRIDGE_FILE).write_text(json.dumps({'format': 'fastbridge', 'version': 1, 'learner': type(self).__name__, **self.data_config()}, indent=2))
         if not any(path.glob('*.safetensors')): raise OSError(f"save_pretrained wrote no .safetensors file in {path}.")
         return path
 
@@ -172,12 +176,73 @@ class HFLearner(Learner):
         self._end_cleanup()
         return self.save_pretrained(self.path/fname)
 
+    def _encoder_file(self, file:str|Path) -> Path:
+        return Path(file) if Path(file).is_absolute() else self.path/self.model_dir/f"{file}.safetensors"
+
+    def save_encoder(self, file:str|Path # a name in `learn.path/learn.model_dir` (`.safetensors` is added), or an absolute path
+                    ) -> Path: # the file written
+        "fastai's `save_encoder`: the body of the model (its `base_model`: embeddings and layers, no head) as safetensors."
+        path = self._encoder_file(file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(self.hf_model.base_model, str(path))  # tied or shared tensors are written once
+        return path
+
+    def load_encoder(self, file:str|Path, # what `save_encoder` wrote: a name in `learn.path/learn.model_dir`, or an absolute path
+                     device=None # unused; fastai's signature (tensors go where the model is)
+                    ) -> HFLearner: # this learner
+        "fastai's `load_encoder`: the body saved by another learner (e.g. a masked LM adapted to the domain) into this model's body; its head is kept."
+        path = self._encoder_file(file)
+        if not path.is_file(): raise FileNotFoundError(f"{path} does not exist: write it with `learn.save_encoder(name)` first.")
+        base = self.hf_model.base_model
+        try: missing, unexpected = load_model(base, str(path), strict=False)
+        except RuntimeError as e:
+            raise ValueError(f"The encoder in {path} does not fit {type(base).__name__}: it was saved from another architecture "
+                             f"or size ({str(e).splitlines()[0]}).") from None
+        if unexpected or len(missing) == len(base.state_dict()):
+            raise ValueError(f"The encoder in {path} is not {type(base).__name__}'s: {len(unexpected)} of its tensors have no place "
+                             f"in this model (e.g. {sorted(unexpected)[:3]}). Save and load the encoder of the same architecture.")
+        if missing: warnings.warn(f"load_encoder: {len(missing)} tensors of this body are not in {path.name} and keep their weights "
+                                  f"({', '.join(sorted(missing)[:4])}{', ...' if len(missing) > 4 else ''}): a masked LM has no pooler, for instance.")
+        if self.opt is not None: self.opt.clear_state()  # as fastai's: the optimizer's moments belonged to the old weights
+        return self
+
+    def _precision_device(self) -> torch.device:
+        return torch.device(getattr(self.dls, 'device', None) or next(self.model.parameters()).device)
+
+    def _set_precision(self, choice:PrecisionChoice) -> HFLearner:
+        self.remove_cbs([c for c in self.cbs if is_precision_callback(c)])
+        self.add_cbs(precision_callbacks(choice, self._precision_device()))
+        self.precision = choice
+        return self
+
+    def to_fp16(self, **kwargs # passed to fastai's `MixedPrecision` on a CUDA GPU
+               ) -> HFLearner: # this learner
+        "fastai's `to_fp16` on a CUDA GPU; elsewhere, where float16 cannot train, a warning and the device's own precision (`choose_precision`)."
+        device = self._precision_device()
+        if device.type == 'cuda':
+            self.remove_cbs([c for c in self.cbs if is_precision_callback(c)]).add_cb(MixedPrecision(**kwargs))
+            self.precision = PrecisionChoice('fp16', 'float16 as asked, with loss scaling (`to_fp16`)')
+            return self
+        choice = choose_precision(device)
+        warnings.warn(f"to_fp16(): float16 has no training path on a {device.type} device (fastai's MixedPrecision would do nothing "
+                      f"there); the learner trains in {choice.precision} instead, the device's best: {choice.reason}.", stacklevel=2)
+        return self._set_precision(choice)
+
+    def to_bf16(self) -> HFLearner: # this learner
+        "fastai's `to_bf16`, on a CPU too (`BF16Autocast`), with a warning where bfloat16 is only emulated."
+        return self._set_precision(choose_precision(self._precision_device(), 'bf16'))
+
+    def to_fp32(self) -> HFLearner: # this learner
+        "fastai's `to_fp32`: every mixed-precision callback out, float32 throughout."
+        return self._set_precision(PrecisionChoice('fp32', 'float32 as asked (`to_fp32`)'))
+
 # %% ../nbs/13_learner.ipynb #d7e08ef1
 class TextClassifierLearner(HFLearner):
     "A fastai `Learner` for a Hugging Face sequence classifier (single-label, multi-label or regression) that predicts from raw texts."
     def data_config(self) -> dict:
         d = self.dls
-        return dict(super().data_config(), task=d.task, text_cols=list(d.text_cols), label_col=d.label_col, label_delim=d.label_delim)
+        return dict(super().data_config(), task=data_task(d), text_cols=list(getattr(d, 'text_cols', None) or ['text']),
+                    label_col=getattr(d, 'label_col', None) or 'label', label_delim=getattr(d, 'label_delim', None))
 
     @classmethod
     def from_pretrained(cls, path:str|Path, # a folder written by `save_pretrained`/`export` (or any HF sequence classifier folder)
@@ -216,16 +281,17 @@ class TextClassifierLearner(HFLearner):
                      ) -> pd.DataFrame: # one row per item, in order
         "A table of each item's prediction, in the order given: label, id and probability; labels and per-class probabilities (multi-label); value (regression)."
         d = self.dls
-        items = as_texts(texts, d.text_cols)
+        cols, task = getattr(d, 'text_cols', None) or ['text'], data_task(d)
+        items = as_texts(texts, cols)
         preds = self._preds(items, bs)
         if isinstance(texts, pd.DataFrame): res = texts.copy()
         elif is_dataset(texts): res = texts.to_pandas()
         elif isinstance(texts, (list, tuple)) and texts and all(isinstance(o, dict) for o in texts): res = pd.DataFrame(list(texts))
-        else: res = pd.DataFrame({c: list(v) for c,v in zip(d.text_cols, zip(*items))} if len(d.text_cols) == 2 else {'text': items})
-        if d.task == REGRESSION: res['prediction'] = preds.flatten().numpy(); return res
-        if d.task == MULTI_LABEL:
+        else: res = pd.DataFrame({c: list(v) for c,v in zip(cols, zip(*items))} if len(cols) == 2 else {'text': items})
+        if task == REGRESSION: res['prediction'] = preds.flatten().numpy(); return res
+        if task == MULTI_LABEL:
             thresh = getattr(self.loss_func, 'thresh', 0.5)
-            res['labels'] = [(d.label_delim or ';').join(d.vocab[i] for i in np.flatnonzero(p > thresh)) for p in preds.numpy()]
+            res['labels'] = [(getattr(d, 'label_delim', None) or ';').join(d.vocab[i] for i in np.flatnonzero(p > thresh)) for p in preds.numpy()]
             for i,c in enumerate(d.vocab): res[f'p_{c}'] = preds[:, i].numpy()
             return res
         conf, ids = preds.max(1)
@@ -304,6 +370,12 @@ def task_loss(task:str=SINGLE_LABEL # one of `fastbridge.data.TASKS`
     return {SINGLE_LABEL: CrossEntropyLossFlat, MULTI_LABEL: BCEWithLogitsLossFlat, REGRESSION: MSELossFlat}[task]()
 
 # %% ../nbs/13_learner.ipynb #47a4bf51
+def _fastai_arch(dls=None, checkpoint=None, *args, **kwargs) -> bool:
+    "A call of fastai's own `text_classifier_learner(dls, AWD_LSTM, ...)`: an architecture (a class or function), not a checkpoint's name."
+    arch = kwargs.get('arch', checkpoint)
+    return arch is not None and not isinstance(arch, (str, Path))
+
+@fastai_fallback(fastai_text_classifier_learner, _fastai_arch)
 @delegates(Learner.__init__, but=['dls', 'model', 'loss_func', 'splitter', 'opt_func', 'metrics', 'cbs', 'train_bn'])
 def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, tokenized with the checkpoint's tokenizer
                             checkpoint:str|Path|None=None, # alias, local directory or Hub id; default the DataLoaders' checkpoint
@@ -322,12 +394,12 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
                             **kwargs
                            ) -> TextClassifierLearner: # a learner ready to fit
     "A `TextClassifierLearner` fine-tuning `checkpoint` (or `model`) on `dls`, with the loss and metrics of the data's task."
-    task = dls.task
+    task, data_checkpoint = data_task(dls), getattr(dls, 'checkpoint', None)  # also fastai DataLoaders from an `HFTextBlock`
     n_out = 1 if task == REGRESSION else len(dls.vocab)
-    labels = [dls.label_col] if task == REGRESSION else list(dls.vocab)
+    labels = [getattr(dls, 'label_col', None) or 'label'] if task == REGRESSION else list(dls.vocab)
     if model is None:
-        checkpoint = checkpoint or dls.checkpoint or DEFAULT_CHECKPOINT
-        if dls.checkpoint is None or str(checkpoint) != str(dls.checkpoint):
+        checkpoint = checkpoint or data_checkpoint or DEFAULT_CHECKPOINT
+        if data_checkpoint is None or str(checkpoint) != str(data_checkpoint):
             check_tokenizer(dls.tokenizer, load_tokenizer(checkpoint), checkpoint)
         model = load_classifier(checkpoint, labels=labels, seed=seed, problem_type=task).model
     if model.config.num_labels != n_out:
@@ -349,3 +421,29 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
                                   opt_func=fused_adamw if opt_func is None else opt_func, cbs=cbs, train_bn=train_bn, **kwargs)
     learn.precision = choice  # what it trains in, and why
     return learn
+
+# %% ../nbs/13_learner.ipynb #17cdc911
+def _learner_classes(cls:type) -> list[type]: return [cls] + [c for s in cls.__subclasses__() for c in _learner_classes(s)]
+
+def load_learner(fname:str|Path, # a folder `learn.export()` wrote, a Hugging Face model folder, or a fastai `.pkl` export
+                 cpu:bool=True, # put the model (and a loaded folder's batches) on the CPU
+                 **kwargs # passed to the learner's `from_pretrained` (a folder) or to fastai's `load_learner` (e.g. `pickle_module`)
+                ): # the learner
+    "fastai's `load_learner` that also opens fastbridge's model folders (from safetensors and JSON, nothing unpickled); any other file goes to fastai's own."
+    path = Path(fname)
+    if not path.is_dir(): return fastai_load_learner(fname, cpu=cpu, **kwargs)
+    meta = json.loads((path/FASTBRIDGE_FILE).read_text()) if (path/FASTBRIDGE_FILE).is_file() else {}
+    name = meta.get('learner')
+    if name is None:  # a Hugging Face folder (or one saved before fastbridge named the learner): its architecture tells
+        if not (path/'config.json').is_file():
+            raise FileNotFoundError(f"{path} is a folder but no model folder (neither {FASTBRIDGE_FILE} nor config.json): give the "
+                                    "folder `learn.export()` wrote, or a fastai .pkl export.")
+        archs = json.loads((path/'config.json').read_text()).get('architectures') or []
+        name = 'TokenClassifierLearner' if any(a.endswith('ForTokenClassification') for a in archs) else 'TextClassifierLearner'
+    cls = {c.__name__: c for c in _learner_classes(HFLearner)}.get(name)
+    if cls is None:
+        raise ValueError(f"{path} holds a {name}, which is not imported in this session: `from fastbridge.all import *` first.")
+    if 'from_pretrained' not in {k for c in cls.__mro__ for k in vars(c)}:
+        raise ValueError(f"{path} holds a {name}, a model to load with its own loader (a masked LM: `fastbridge.lm.load_masked_lm(path)`, "
+                         "or a classifier on it: `text_classifier_learner(dls, path)`).")
+    return cls.from_pretrained(path, cpu=cpu, **kwargs)
