@@ -911,7 +911,7 @@ def HFTextBlock(tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's 
     "A fastai `TransformBlock` of texts tokenized by a Hugging Face tokenizer, batched as `TextDataLoaders` batch them (blurr's mid-level API)."
     tok = tokenizer_for(tokenizer, checkpoint)
     return TransformBlock(type_tfms=HFTokenize(tok, max_length, checkpoint), batch_tfms=DecodeInputs(), dl_type=TextDL,
-                          dls_kwargs=dict(create_batch=partial(pad_collate, pad_id=tok.pad_token_id), sort_func=_n_tokens))
+                          dls_kwargs=dict(create_batch=partial(pad_collate, pad_id=tok.pad_token_id), sort_func=_n_tokens, num_workers=0))
 
 def data_task(dls:DataLoaders # `TextDataLoaders`, or fastai `DataLoaders` from a `DataBlock` with an `HFTextBlock`
              ) -> str: # one of `TASKS`

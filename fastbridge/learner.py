@@ -271,7 +271,7 @@ class TextClassifierLearner(HFLearner):
         with self.no_bar(): return super().predict(item, rm_type_tfms=rm_type_tfms, with_input=with_input)
 
     def _preds(self, items, bs=None):
-        dl = self.dls.test_dl(items, bs=bs)
+        dl = self.dls.test_dl(items, **({} if bs is None else {'bs': bs}))  # fastai's `test_dl` (a DataBlock's) takes bs=None as 'no batches'
         with self.no_bar() if len(dl) <= 1 else contextlib.nullcontext():  # a progress bar only for real work
             preds, _ = self.get_preds(dl=dl)  # back in the order of `items`, after the loss's activation
         return preds

@@ -185,3 +185,97 @@ def test_lm_dataloaders_reads_rows_too():
     rows = [{'text': t} for t in reviews_df().text] * 2
     dls = lm_dataloaders(rows, load_tokenizer('tiny-bert'), valid_pct=0.25, bs=4, seed=0, cache_dir=False)
     assert len(dls.train_ds) + len(dls.valid_ds) == 24
+
+
+def test_fastai_ulmfit_passes_through_the_shadowing_names():
+    "Under `from fastbridge.all import *`, fastai's own TextDataLoaders factories and text_classifier_learner(dls, AWD_LSTM) are fastai's."
+    import fastbridge.all as fb
+    import fastai.text.learner as ftl
+    df = reviews_df()
+    dls = fb.TextDataLoaders.from_df(df, text_col='text', label_col='label', valid_pct=0.25, seed=0, bs=4)
+    assert not isinstance(dls, fb.TextDataLoaders) and list(dls.vocab[1]) == ['negative', 'positive']  # fastai's: (words, classes)
+    learn = fb.text_classifier_learner(dls, fb.AWD_LSTM, pretrained=False, drop_mult=0.5, metrics=fb.accuracy)
+    assert type(learn) is ftl.TextLearner
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    ours = fb.TextDataLoaders.from_df(df, checkpoint='tiny-bert', valid_df=df, bs=4, cache_dir=False)
+    assert type(ours) is fb.TextDataLoaders and type(fb.text_classifier_learner(ours, bf16=False)).__name__ == 'TextClassifierLearner'
+    with pytest.raises(ValueError, match="Name the model's checkpoint"): fb.TextDataLoaders.from_df(df, max_length=32)
+
+
+def test_fastai_from_folder_passes_through(tmp_path):
+    import fastbridge.all as fb
+    for i, (text, label) in enumerate(reviews_df().itertuples(index=False)):
+        folder = tmp_path/('valid' if i % 4 >= 2 else 'train')/label
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder/f'{i}.txt').write_text(text, encoding='utf-8')
+    dls = fb.TextDataLoaders.from_folder(tmp_path, bs=2)
+    assert type(dls).__module__.startswith('fastai.') and list(dls.vocab[1]) == ['negative', 'positive']
+
+
+def test_load_learner_opens_export_folders(tmp_path):
+    from fastbridge.learner import load_learner
+    learn = tiny_learner()
+    quiet_fit(learn, 1, 1e-3)
+    learn.path = tmp_path
+    out = learn.export('model')
+    loaded = load_learner(out, bf16=False)
+    assert type(loaded).__name__ == 'TextClassifierLearner' and loaded.predict('dull')[0] == learn.predict('dull')[0]
+    with pytest.raises(FileNotFoundError): load_learner(tmp_path/'missing.pkl')  # anything else: fastai's own load_learner
+
+
+def test_save_and_load_encoder_from_a_masked_lm(tmp_path):
+    "ULMFiT's step: the encoder of a masked LM fine-tuned on the domain goes into a classifier's body."
+    import warnings
+    from fastbridge.hub import load_tokenizer
+    from fastbridge.lm import masked_lm_learner
+    lm = lm_dataloaders(reviews_df().text.tolist() * 2, load_tokenizer('tiny-bert'), valid_pct=0.25, bs=4, seed=0, cache_dir=False)
+    mlm = masked_lm_learner(lm, 'tiny-bert', bf16=False, seed=0)
+    quiet_fit(mlm, 1, 1e-2)
+    mlm.path = tmp_path
+    mlm.save_encoder('fine_tuned')
+    clf = tiny_learner(seed=1)
+    clf.path = tmp_path
+    clf.load_encoder('fine_tuned')
+    for (n, p), (n2, p2) in zip(mlm.hf_model.bert.named_parameters(), clf.hf_model.bert.named_parameters()):
+        assert n == n2 and torch.equal(p, p2), n
+    # a body without a pooler (as most masked LMs have): the pooler keeps its weights, with a warning naming it
+    from safetensors.torch import save_file
+    body = {k: v for k, v in mlm.hf_model.bert.state_dict().items() if not k.startswith('pooler.')}
+    save_file(body, str(tmp_path/'models'/'no_pooler.safetensors'))
+    with pytest.warns(UserWarning, match='pooler.dense'): clf.load_encoder('no_pooler')
+
+
+def test_to_fp16_on_a_cpu_is_not_silent():
+    from fastai.callback.fp16 import MixedPrecision
+    from fastbridge.precision import choose_precision
+    learn = tiny_learner(tiny_dls(device='cpu'))
+    with pytest.warns(UserWarning, match='float16 has no training path on a cpu'): learn.to_fp16()
+    assert not any(isinstance(c, MixedPrecision) for c in learn.cbs) and learn.precision == choose_precision('cpu')
+
+
+def test_hf_text_block_in_a_datablock():
+    from fastai.data.block import CategoryBlock, DataBlock
+    from fastai.data.transforms import ColReader, ColSplitter
+    from fastbridge.data import HFTextBlock
+    from fastbridge.learner import text_classifier_learner
+    df = reviews_df().assign(is_valid=[False, False, True, True] * 3)
+    dblock = DataBlock(blocks=(HFTextBlock(checkpoint='tiny-bert'), CategoryBlock), get_x=ColReader('text'),
+                       get_y=ColReader('label'), splitter=ColSplitter())
+    dls = dblock.dataloaders(df, bs=4)
+    learn = text_classifier_learner(dls, bf16=False, seed=0)
+    quiet_fit(learn, 2, 3e-3)
+    assert learn.predict('dull')[0] in ('negative', 'positive')
+    assert len(learn.predict_texts(['dull', 'witty'])) == 2
+
+
+def test_token_classifier_from_pretrained_and_entity_report(tmp_path):
+    from fastbridge.token_classification import TokenClassifierLearner, export_token_classifier
+    df = synthetic_ner(40)
+    learn = token_classifier_learner(TokenDataLoaders.from_df(df, 'tiny-bert', bs=8, seed=0), bf16=False, seed=0)
+    quiet_fit(learn, 2, 5e-3)
+    report = learn.entity_report()
+    assert {'LOC', 'ORG', 'PER', 'MISC', 'micro avg'} <= set(report.index)
+    out = export_token_classifier(learn, tmp_path/'ner')
+    loaded = TokenClassifierLearner.from_pretrained(out, bf16=False)
+    s = 'Anna Adams joined Acme Corp in Paris .'
+    assert loaded.predict(s)[0] == learn.predict(s)[0]
