@@ -244,7 +244,7 @@ def adapt_language_model(texts, # unlabeled texts: a list, a Series, a DataFrame
                          epochs:int=1, # epochs of the whole model
                          lr:float=1e-4, # its peak learning rate (the top layers'; lower layers get down to lr/lr_ratio)
                          lr_ratio:float=1.0, # embeddings' rate = lr / lr_ratio, geometrically spaced across layer groups
-                         freeze_epochs:int=1, # first train only the head (and pooler) for this many epochs; 0 to skip
+                         freeze_epochs:int=1, # first train only the masked-LM head for this many epochs; 0 to skip
                          head_lr:float=1e-3, # the head-only stage's peak learning rate
                          valid_texts=None, # held-out texts; when None, `valid_pct` of `texts`
                          valid_pct:float=0.1, # share of `texts` held out when `valid_texts` is None
