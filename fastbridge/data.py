@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_data.ipynb #410e86a5
 from __future__ import annotations
-import csv, hashlib, io, json, os
+import csv, functools, hashlib, inspect, io, json, os
 from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,6 +17,7 @@ from fastcore.foundation import L
 from fastcore.meta import delegates
 from fasttransform import Transform
 from plum import dispatch
+from fastai.data.block import TransformBlock
 from fastai.data.core import DataLoaders, show_batch, show_results
 from fastai.data.transforms import Category, CategoryMap, MultiCategory
 from fastai.interpret import plot_top_losses
@@ -30,10 +31,11 @@ from .utils.files import atomic_write
 
 # %% auto #0
 __all__ = ['SINGLE_LABEL', 'MULTI_LABEL', 'REGRESSION', 'TASKS', 'DataError', 'rows_summary', 'check_columns', 'check_texts',
-           'encode_labels', 'task_of_block', 'encode_targets', 'read_table', 'default_cache_dir',
-           'tokenizer_fingerprint', 'tokenize_texts', 'TokenizedTexts', 'TensorTokens', 'DecodeInputs', 'pad_collate',
-           'TextDL', 'text_dl', 'show_batch', 'show_results', 'plot_top_losses', 'random_subset', 'SubsetSplitter',
-           'check_split', 'dataset_splits', 'tokenizer_for', 'check_tokenizer', 'TextDataLoaders']
+           'is_dataset', 'as_texts', 'encode_labels', 'parse_bools', 'task_of_block', 'encode_targets', 'read_table',
+           'read_text_folder', 'default_cache_dir', 'tokenizer_fingerprint', 'tokenize_texts', 'TokenizedTexts',
+           'TensorTokens', 'DecodeInputs', 'pad_collate', 'TextDL', 'text_dl', 'show_batch', 'show_results',
+           'plot_top_losses', 'random_subset', 'SubsetSplitter', 'check_split', 'dataset_splits', 'tokenizer_for',
+           'check_tokenizer', 'fastai_fallback', 'TextDataLoaders', 'HFTokenize', 'HFTextBlock', 'data_task']
 
 # %% ../nbs/11_data.ipynb #eb7fb9d7
 class DataError(ValueError):
@@ -65,6 +67,48 @@ def check_texts(texts:Sequence, name:str='text') -> list[str]:
                         f"e.g. `df = df[df[{name!r}].astype(str).str.strip() != '']`.")
     return texts
 
+# %% ../nbs/11_data.ipynb #d40594d3
+def is_dataset(o) -> bool: # True for a `datasets.Dataset` (not a `DatasetDict`)
+    "Whether `o` is a Hugging Face `datasets.Dataset`, told without importing `datasets`."
+    return type(o).__module__.startswith('datasets') and hasattr(o, 'column_names') and hasattr(o, 'features')
+
+def _is_row(o) -> bool: return isinstance(o, (dict, pd.Series)) and not isinstance(o, pd.DataFrame)
+
+def _pick(row, cols:list[str], i:int):
+    "The text(s) of one row (a dict or a Series) in `cols`, or a `DataError` naming its keys."
+    keys = list(row.keys())
+    missing = [c for c in cols if c not in keys]
+    if missing: raise DataError(f"Row {i} has no {missing} (its keys are {keys}); the model reads {cols}: name them so.")
+    return row[cols[0]] if len(cols) == 1 else tuple(row[c] for c in cols)
+
+def as_texts(items, # texts, `(first, second)` pairs, rows (dicts or Series), a DataFrame, a `datasets.Dataset`, a dict of columns
+             text_cols:str|Sequence[str]=('text',) # the column(s) the model reads: one name, or two for sentence pairs
+            ) -> list: # strings, or `(first, second)` tuples for pairs, in the order given
+    "The items as a model reads them, whatever shape they came in: a list of texts (one column) or of pairs (two)."
+    cols = [text_cols] if isinstance(text_cols, str) else list(text_cols)
+    if len(cols) not in (1, 2): raise ValueError(f"text_cols must name one column or two, got {cols}.")
+    kind = 'sentence pairs' if len(cols) == 2 else 'single texts'
+    if isinstance(items, str):
+        raise DataError("Give a list of texts, not one string (for one text: `[text]`, or `learn.predict(text)`).")
+    if type(items).__name__ == 'DatasetDict': raise DataError(f"A DatasetDict holds several splits ({list(items)}): pick one, e.g. `ds['validation']`.")
+    if isinstance(items, pd.DataFrame) or is_dataset(items) or isinstance(items, dict) and all(isinstance(v, (list, tuple, np.ndarray, pd.Series)) for v in items.values()):
+        have = list(items.columns) if isinstance(items, pd.DataFrame) else items.column_names if is_dataset(items) else list(items)
+        missing = [c for c in cols if c not in have]
+        if missing: raise DataError(f"Column(s) {missing} not found; the data has columns {have}. The model reads {kind} from {cols}.")
+        columns = [list(items[c]) for c in cols]
+        return columns[0] if len(cols) == 1 else list(zip(*columns))
+    if isinstance(items, dict) or isinstance(items, pd.Series) and all(c in items.index for c in cols): items = [items]  # one row
+    items = list(items.tolist() if isinstance(items, (pd.Series, np.ndarray)) else items)
+    out = [_pick(o, cols, i) if _is_row(o) else tuple(o) if isinstance(o, list) and len(cols) == 2 else o for i,o in enumerate(items)]
+    if len(cols) == 2:
+        bad = [i for i,o in enumerate(out) if not (isinstance(o, tuple) and len(o) == 2)]
+        if bad: raise DataError(f"This model reads sentence pairs ({cols}): give `(first, second)` tuples or rows with both columns; "
+                                f"items {rows_summary(bad)} are {[out[i] for i in bad[:3]]}.")
+    else:
+        bad = [i for i,o in enumerate(out) if isinstance(o, (tuple, list))]
+        if bad: raise DataError(f"This model reads single texts ({cols[0]!r}): give strings, not tuples (items {rows_summary(bad)}).")
+    return out
+
 # %% ../nbs/11_data.ipynb #968bf6fc
 def encode_labels(labels:Sequence, # class names or ids, one per text
                   classes:Sequence[str]|None=None, # the declared class names, in id order; inferred (sorted) when None
@@ -91,6 +135,25 @@ def encode_labels(labels:Sequence, # class names or ids, one per text
                         "or declare the full list with `classes=[...]`.")
     return np.array(ids, dtype=np.int64), classes
 
+# %% ../nbs/11_data.ipynb #c0f9c9a9
+_TRUE, _FALSE = ('true', 't', 'yes', 'y', '1', '1.0'), ('false', 'f', 'no', 'n', '0', '0.0')
+
+def parse_bools(values:Sequence, # one flag per row: booleans, 0/1, or strings such as 'True', '0', 'no'
+                name:str='valid_col' # the column's name, for messages
+               ) -> np.ndarray: # booleans, one per row
+    "Flags read by their meaning: 'False', '0', 'no' are False, 'True', '1', 'yes' True; anything else raises `DataError` naming the rows."
+    values = list(values)
+    out, bad = np.zeros(len(values), dtype=bool), []
+    for i,o in enumerate(values):
+        if isinstance(o, (bool, np.bool_)): out[i] = bool(o)
+        elif isinstance(o, (int, float, np.integer, np.floating)) and o in (0, 1): out[i] = bool(o)
+        elif isinstance(o, str) and o.strip().lower() in _TRUE + _FALSE: out[i] = o.strip().lower() in _TRUE
+        else: bad.append(i)
+    if bad:
+        raise DataError(f"{len(bad)} values of {name!r} are neither true nor false (rows {rows_summary(bad)}: {[values[i] for i in bad[:3]]}). "
+                        "Write True/False, 1/0 or yes/no in every row.")
+    return out
+
 # %% ../nbs/11_data.ipynb #2b6e8407
 SINGLE_LABEL, MULTI_LABEL, REGRESSION = 'single_label_classification', 'multi_label_classification', 'regression'
 TASKS = (SINGLE_LABEL, MULTI_LABEL, REGRESSION)  # the `problem_type`s of Hugging Face sequence classifiers
@@ -101,17 +164,37 @@ def _listlike(o) -> bool:
     s = o.strip()
     return bool(s) and (s[0] in '[(' and s[-1] in '])' or ';' in s or '|' in s)
 
-def task_of_block(y_block # a fastai `TransformBlock` for targets
+def _tfm_names(tfms) -> set[str]: return {type(t).__name__ if not isinstance(t, type) else t.__name__ for t in L(tfms)}
+
+def task_of_block(y_block # a fastai `TransformBlock` for targets (or its list of type transforms)
                  ) -> str: # one of `TASKS`
     "The task a fastai target block stands for: `CategoryBlock()`, `MultiCategoryBlock()` or `RegressionBlock()`."
-    names = {type(t).__name__ if not isinstance(t, type) else t.__name__ for t in L(getattr(y_block, 'type_tfms', None))}
+    names = _tfm_names(getattr(y_block, 'type_tfms', y_block))
     if 'RegressionSetup' in names: return REGRESSION
     if names & {'MultiCategorize', 'EncodedMultiCategorize', 'OneHotEncode'}: return MULTI_LABEL
     if 'Categorize' in names: return SINGLE_LABEL
     raise DataError(f"{y_block!r} is not a target block fastbridge knows: use `CategoryBlock()`, `MultiCategoryBlock()` "
                     "or `RegressionBlock()` (or leave `y_block=None` and let the labels decide).")
 
-def encode_targets(labels:Sequence, # one target per text: a class name or id, a delimited list of names, or a number
+def _encoded_vocab(y_block) -> tuple[bool, list[str]|None]:
+    "Whether `y_block` is `MultiCategoryBlock(encoded=True)` (one-hot targets), and the vocabulary it declares."
+    tfm = next((t for t in L(getattr(y_block, 'type_tfms', None)) if type(t).__name__ == 'EncodedMultiCategorize'), None)
+    return (False, None) if tfm is None else (True, [str(v) for v in tfm.vocab])  # fastai's block requires the vocab
+
+def _row(o) -> list|None:
+    "A row of several labels as a list (a list, tuple or array; not a string), else None."
+    return list(o.tolist() if isinstance(o, np.ndarray) else o) if isinstance(o, (list, tuple, np.ndarray, pd.Series)) else None
+
+def _one_hot(rows:list, classes:Sequence[str], name:str) -> tuple[np.ndarray, list[str]]:
+    "Multi-hot targets from one-hot rows (one 0/1 flag per class), read by their meaning."
+    classes = [str(c) for c in classes]
+    bad = [i for i,r in enumerate(rows) if r is None or len(r) != len(classes)]
+    if bad: raise DataError(f"One-hot targets need one flag per class ({len(classes)}: {classes}); rows {rows_summary(bad)} of "
+                            f"{name!r} hold {[rows[i] for i in bad[:3]]}.")
+    flags = parse_bools([v for r in rows for v in r], name)  # one error for every value that is not 0/1, True/False, ...
+    return flags.reshape(len(rows), len(classes)).astype(np.float32), classes
+
+def encode_targets(labels:Sequence|pd.DataFrame, # one target per text: a class name or id, delimited names, a list of names, a number; or one 0/1 column per class
                    classes:Sequence[str]|None=None, # the declared class names, in id order; inferred (sorted) when None
                    label_delim:str|None=None, # the separator of several labels in one string: multi-label classification
                    y_block=None, # `CategoryBlock()`, `MultiCategoryBlock()` or `RegressionBlock()`; None: decided by the labels
@@ -119,9 +202,22 @@ def encode_targets(labels:Sequence, # one target per text: a class name or id, a
                    task:str|None=None # or: the task by name, one of `TASKS`
                   ) -> tuple[np.ndarray, list[str]|None, str]: # targets, class names and task
     "Targets as the model needs them, the class names (None for regression) and the task (a Hugging Face `problem_type`)."
-    labels = list(labels)
     if task is not None and task not in TASKS: raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
     if y_block is not None: task = task_of_block(y_block)
+    encoded, vocab = _encoded_vocab(y_block)
+    if classes is None: classes = vocab
+    if isinstance(labels, pd.DataFrame):  # one 0/1 column per class, as blurr and many datasets hold multi-label targets
+        if task not in (None, MULTI_LABEL): raise DataError(f"Several label columns {list(labels.columns)} mean multi-label targets, but `y_block` asks for {task}.")
+        cols = [str(c) for c in labels.columns]
+        if classes is not None and [str(c) for c in classes] != cols:
+            raise DataError(f"The label columns {cols} are the classes, but `classes={list(classes)}` (or the block's vocab) differ: drop one.")
+        if len(cols) < 2: raise DataError(f"Multi-label classification needs at least two classes; the label columns are {cols}.")
+        return np.stack([parse_bools(labels[c].tolist(), c) for c in labels.columns], axis=1).astype(np.float32), cols, MULTI_LABEL
+    labels = list(labels)
+    rows = [_row(o) for o in labels]
+    if encoded: return (*_one_hot(rows, classes, name), MULTI_LABEL)
+    if task in (None, MULTI_LABEL) and label_delim is None and labels and all(r is not None for r in rows):
+        task = MULTI_LABEL  # a list of labels in every row (names, or ids of `classes`): multi-label, no separator needed
     if label_delim is not None:
         if task not in (None, MULTI_LABEL): raise DataError(f"`label_delim` means multi-label targets, but `y_block` asks for {task}.")
         task = MULTI_LABEL
@@ -139,12 +235,20 @@ def encode_targets(labels:Sequence, # one target per text: a class name or id, a
         if len(bad): raise DataError(f"{len(bad)} targets in {name!r} are missing or infinite (rows {rows_summary(bad)}). Drop or fill those rows.")
         return ys, None, task
     if task == MULTI_LABEL:
-        if label_delim is None:
-            raise DataError("Multi-label targets need `label_delim=`, the separator between the labels of one row (e.g. ';').")
-        bad = [i for i,o in enumerate(labels) if not isinstance(o, str)]
-        if bad: raise DataError(f"Multi-label targets in {name!r} must be strings of labels separated by {label_delim!r}; rows "
-                                f"{rows_summary(bad)} hold {[labels[i] for i in bad[:3]]}.")
-        split = [[s.strip() for s in o.split(label_delim) if s.strip()] for o in labels]
+        if label_delim is None and not all(r is not None for r in rows):
+            raise DataError("Multi-label targets need `label_delim=`, the separator between the labels of one row (e.g. ';'), "
+                            "a list of labels in every row, or one 0/1 column per class (`label_col=[...]`).")
+        if label_delim is None:  # lists of names, or of ids into `classes` (a `datasets` sequence of `ClassLabel`)
+            is_id = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+            if classes is None and any(is_id(v) for r in rows for v in r):
+                raise DataError(f"The labels in {name!r} are ids, not names, and no classes were given: pass `classes=[...]` "
+                                "with the names in id order (a `datasets` ClassLabel feature gives them).")
+            split = [[str(classes[v]) if is_id(v) and 0 <= v < len(classes) else str(v) for v in r] for r in rows]
+        else:
+            bad = [i for i,o in enumerate(labels) if not isinstance(o, str)]
+            if bad: raise DataError(f"Multi-label targets in {name!r} must be strings of labels separated by {label_delim!r}; rows "
+                                    f"{rows_summary(bad)} hold {[labels[i] for i in bad[:3]]}.")
+            split = [[s.strip() for s in o.split(label_delim) if s.strip()] for o in labels]
         if classes is None: classes = sorted({s for o in split for s in o})
         classes = [str(c) for c in classes]
         ids = {c:i for i,c in enumerate(classes)}
@@ -203,6 +307,26 @@ def read_table(path:str|Path, # a .tsv or .csv file with a header line
                         f"{len(header)} fields {header}. Fix or remove those lines (a stray {sep!r} inside a text is the usual cause).")
     return pd.DataFrame(rows, columns=header, dtype=str)
 
+# %% ../nbs/11_data.ipynb #fd3becf5
+def read_text_folder(path:str|Path, # the folder
+                     folders:Sequence[str]|None=None # only these subfolders (e.g. ['train', 'valid']); None: every .txt under `path`
+                    ) -> pd.DataFrame: # columns text, label (the file's folder), folder (the top subfolder), file
+    "Every UTF-8 .txt file under `path` (or its `folders`) as one row, sorted by path, labelled by the folder it is in."
+    path = Path(path)
+    if not path.is_dir(): raise FileNotFoundError(f"{path} is not a folder.")
+    roots = [path] if folders is None else [path/f for f in folders]
+    files = sorted(f for r in roots if r.is_dir() for f in r.rglob('*.txt') if f.is_file())
+    if not files: raise DataError(f"No .txt files under {', '.join(map(str, roots))}: fastai's layout is `train/<class>/*.txt` "
+                                  "and `valid/<class>/*.txt`, one text per file.")
+    rows = []
+    for f in files:
+        try: text = f.read_text(encoding='utf-8-sig')
+        except UnicodeDecodeError as e:
+            raise DataError(f"{f} is not UTF-8 text (byte {e.start}): re-save it as UTF-8.") from None
+        rel = f.relative_to(path)
+        rows.append((text.strip(), f.parent.name, rel.parts[0] if len(rel.parts) > 1 else '', rel.as_posix()))
+    return pd.DataFrame(rows, columns=['text', 'label', 'folder', 'file'])
+
 # %% ../nbs/11_data.ipynb #57e05055
 def default_cache_dir() -> Path: # the cache folder
     "Where fastbridge caches tokenized texts: `$FASTBRIDGE_CACHE`, else `~/.cache/fastbridge`."
@@ -256,6 +380,17 @@ def _unflatten(flat, offsets, types=None) -> list[np.ndarray]:
     return [np.stack([i, t.astype(i.dtype)]) for i,t in zip(ids, np.split(types, offsets[1:-1]))]
 
 # %% ../nbs/11_data.ipynb #119f7f55
+def _decode_ids(tok:PreTrainedTokenizerBase, ids) -> str:
+    "The text of one row of token ids (a pair's `(2, n)` item too), without padding and special tokens; a pair's texts joined by the separator."
+    segs, cur = [], []
+    ids = np.asarray(ids)
+    if ids.ndim == 2: ids = ids[0]  # a pair's item: ids and token type ids
+    specials = set(tok.all_special_ids)
+    for i in ids.tolist():
+        if i == tok.sep_token_id: segs.append(cur); cur = []
+        elif i not in specials: cur.append(i)
+    return f" {tok.sep_token} ".join(tok.decode(s) for s in segs + [cur] if s)
+
 class TokenizedTexts:
     "Token ids, targets (optional) and the texts they came from, indexable like a torch dataset; decodes items for fastai's `show_*`."
     def __init__(self, input_ids:list[np.ndarray], # one array per text: ids, or `(2, n)` ids and token type ids for pairs
@@ -265,13 +400,13 @@ class TokenizedTexts:
                  task:str=SINGLE_LABEL, # one of `TASKS`
                  tokenizer:PreTrainedTokenizerBase|None=None, # for decoding ids back to text
                  text_cols:Sequence[str]=('text',), # the texts' column names (two for pairs)
-                 label_col:str='label', # the targets' column name
+                 label_col:str|Sequence[str]='label', # the targets' column name (or one 0/1 column per class)
                  label_delim:str|None=None # the separator of multi-label targets, for `items`
                 ):
         if labels is not None and len(labels) != len(input_ids): raise ValueError("One label per text is needed.")
         if task not in TASKS: raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
         store_attr('input_ids,labels,texts,task,tokenizer')
-        self.text_cols, self.label_col, self.label_delim = list(text_cols), label_col, label_delim
+        self.text_cols, self.label_col, self.label_delim = list(text_cols), label_col if isinstance(label_col, str) else list(label_col), label_delim
         self.vocab = CategoryMap(list(classes), sort=False) if classes is not None else None
         self.lengths = np.array([np.shape(o)[-1] for o in input_ids], dtype=np.int64)
     def __len__(self): return len(self.input_ids)
@@ -296,15 +431,7 @@ class TokenizedTexts:
     def decode_ids(self, ids # one row of token ids (a pair's `(2, n)` item too)
                   ) -> str: # the decoded text
         "The text of one row of token ids, without padding and special tokens; the two texts of a pair joined by the separator token."
-        tok, segs, cur = self.tokenizer, [], []
-        ids = np.asarray(ids)
-        if ids.ndim == 2: ids = ids[0]  # a pair's item: ids and token type ids
-        specials = set(tok.all_special_ids)
-        for i in ids.tolist():
-            if i == tok.sep_token_id: segs.append(cur); cur = []
-            elif i not in specials: cur.append(i)
-        segs = [tok.decode(s) for s in segs + [cur] if s]
-        return f" {tok.sep_token} ".join(segs)
+        return _decode_ids(self.tokenizer, ids)
     def decode_target(self, y):
         "A target (or a decoded prediction) as fastai shows it: a `Category`, a `MultiCategory` or a `TitledFloat`."
         if self.task == REGRESSION: return TitledFloat(float(torch.as_tensor(y).float().flatten()[0]))
@@ -321,7 +448,10 @@ class TokenizedTexts:
         "The texts and targets as a DataFrame (the form `TextDataLoaders.test_dl` takes back), as fastai's interpretation reads them."
         cols = list(zip(*self.texts)) if len(self.text_cols) == 2 else [self.texts]
         df = pd.DataFrame({c: list(v) for c,v in zip(self.text_cols, cols)} if len(self) else {c: [] for c in self.text_cols})
-        if self.labels is not None: df[self.label_col] = [self.target_value(y) for y in self.labels]
+        if self.labels is None: return df
+        if isinstance(self.label_col, str): df[self.label_col] = [self.target_value(y) for y in self.labels]
+        else:  # one-hot targets from one 0/1 column per class: the same columns back
+            for j,c in enumerate(self.label_col): df[c] = np.asarray(self.labels)[:, j].astype(np.int64) if len(self) else []
         return df
     def target_value(self, y):
         "A target as it was given: a class name, the ';'-joined names of a multi-label row, or a float."
@@ -516,6 +646,9 @@ def dataset_splits(ds, # a `datasets.Dataset`, or a `DatasetDict` with a trainin
     return ds[train_split], ds[valid_split].to_pandas()
 
 # %% ../nbs/11_data.ipynb #b5c5fccd
+def _label_cols(label_col) -> list[str]:
+    return [label_col] if isinstance(label_col, str) else list(label_col)
+
 def _text_cols(text_col) -> list[str]:
     cols = [text_col] if isinstance(text_col, str) else list(text_col)
     if len(cols) not in (1, 2) or not all(isinstance(c, str) for c in cols):
@@ -544,6 +677,26 @@ def check_tokenizer(tokenizer:PreTrainedTokenizerBase, # the tokenizer the data 
                         f"from {str(checkpoint)!r}'s own tokenizer, so the model would read the wrong tokens. Tokenize with the "
                         f"model's own: `TextDataLoaders.from_df(df, checkpoint={str(checkpoint)!r}, ...)`.")
 
+def fastai_fallback(fastai_fn:Callable, # fastai's own function (or bound classmethod) of the same name
+                    is_fastai:Callable # `(*args, **kwargs) -> bool`: whether a call is meant for fastai's
+                   ) -> Callable: # a decorator
+    "Decorate a fastbridge function that shadows fastai's: a call with fastai's arguments goes to fastai's own, unchanged."
+    def _decorate(f):
+        @functools.wraps(f)
+        def _inner(*args, **kwargs): return (fastai_fn if is_fastai(*args, **kwargs) else f)(*args, **kwargs)
+        return _inner
+    return _decorate
+
+def _fastai_factory(name:str):
+    "fastai's `TextDataLoaders.<name>` and the test of a call meant for it: no tokenizer, no checkpoint, only fastai's arguments."
+    from fastai.text.data import TextDataLoaders as FastaiTextDataLoaders
+    fn = getattr(FastaiTextDataLoaders, name)
+    params = set(inspect.signature(fn).parameters)
+    def is_fastai(cls, *args, **kwargs):
+        return not ('tokenizer' in kwargs or 'checkpoint' in kwargs or any(isinstance(a, PreTrainedTokenizerBase) for a in args)
+                    or any(k not in params for k in kwargs))
+    return fastai_fallback(lambda cls, *args, **kwargs: fn(*args, **kwargs), is_fastai)  # fastai's classmethod, bound to its class
+
 class TextDataLoaders(DataLoaders):
     "fastai `DataLoaders` for text classification, sentence pairs, multi-label and regression with a Hugging Face tokenizer."
     def __init__(self, *loaders, # the training and validation `DataLoader`s
@@ -565,8 +718,8 @@ class TextDataLoaders(DataLoaders):
         "The columns the texts came from (two for sentence pairs)."
         return self.train_ds.text_cols
     @property
-    def label_col(self) -> str:
-        "The column the targets came from."
+    def label_col(self) -> str|list[str]:
+        "The column the targets came from (a list of 0/1 columns for one-hot multi-label targets)."
         return self.train_ds.label_col
     @property
     def label_delim(self) -> str|None:
@@ -574,13 +727,14 @@ class TextDataLoaders(DataLoaders):
         return self.train_ds.label_delim
 
     @classmethod
+    @_fastai_factory('from_df')
     def from_df(cls, df:pd.DataFrame, # texts and labels
                 tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's tokenizer; loaded from `checkpoint` when None
                 text_col:str|Sequence[str]='text', # the column of texts, or two columns of sentence pairs
-                label_col:str='label', # the column of targets: class names or ids, delimited names, or numbers
+                label_col:str|Sequence[str]='label', # the column of targets (class names or ids, delimited names, lists, numbers), or one 0/1 column per class
                 classes:Sequence[str]|None=None, # class names in id order; inferred (sorted) when None
                 valid_df:pd.DataFrame|None=None, # a separate validation set with the same columns
-                valid_col:str|None=None, # or: a boolean column marking the validation rows
+                valid_col:str|None=None, # or: a column of flags marking the validation rows (True/False, 1/0, yes/no)
                 splitter:Callable|None=None, # or: `labels -> (train_idxs, valid_idxs)`; default a seeded random 20%
                 bs:int=32, # training batch size
                 val_bs:int|None=None, # validation batch size (default 2*bs)
@@ -590,30 +744,37 @@ class TextDataLoaders(DataLoaders):
                 device=None, # where batches go; `default_device()` when None
                 checkpoint:str|Path|None=None, # the model's checkpoint: its tokenizer is used, and the learner builds it
                 label_delim:str|None=None, # separator of several labels in one cell: multi-label classification
-                y_block=None # `RegressionBlock()`, `MultiCategoryBlock()` or `CategoryBlock()`; None: decided by the labels
+                y_block=None, # `RegressionBlock()`, `MultiCategoryBlock()` or `CategoryBlock()`; None: decided by the labels
+                is_lm:bool=False, # texts without labels, for a masked language model (`label_col` is not read), as fastai's `is_lm`
+                path:str|Path='.' # where the learner saves and exports (fastai's `path`)
                ) -> TextDataLoaders: # training and validation loaders
         "`TextDataLoaders` from a DataFrame."
         if sum(o is not None for o in (valid_df, valid_col, splitter)) > 1:
             raise ValueError("Give at most one of `valid_df`, `valid_col` and `splitter`.")
         tokenizer, text_cols = tokenizer_for(tokenizer, checkpoint), _text_cols(text_col)
-        check_columns(df, *text_cols, label_col, *([valid_col] if valid_col else []))
+        label_cols = [] if is_lm else _label_cols(label_col)
+        check_columns(df, *text_cols, *label_cols, *([valid_col] if valid_col else []))
         if valid_df is not None:
-            check_columns(valid_df, *text_cols, label_col)
+            check_columns(valid_df, *text_cols, *label_cols)
             n = len(df); df = pd.concat([df, valid_df], ignore_index=True)
             splits = (np.arange(n), np.arange(n, len(df)))
         texts = [check_texts(df[c], c) for c in text_cols]
-        labels, classes, task = encode_targets(df[label_col], classes, label_delim, y_block, label_col)
-        strata = labels if task == SINGLE_LABEL else np.zeros(len(labels), dtype=int)  # stratify single labels only
+        if is_lm: labels, classes, task = None, None, SINGLE_LABEL
+        else: labels, classes, task = encode_targets(df[label_col], classes, label_delim, y_block, label_col if isinstance(label_col, str) else 'label_col')
+        strata = labels if task == SINGLE_LABEL and not is_lm else np.zeros(len(df), dtype=int)  # stratify single labels only
         if valid_df is None:
-            if valid_col: splits = tuple(np.flatnonzero(m) for m in (~df[valid_col].astype(bool).values, df[valid_col].astype(bool).values))
+            if valid_col: m = parse_bools(df[valid_col], valid_col); splits = (np.flatnonzero(~m), np.flatnonzero(m))
             else: splits = (splitter or SubsetSplitter(0.8, 0.2, seed=seed))(strata)
-        check_split(strata, splits, classes if task == SINGLE_LABEL else ['all'])  # before tokenizing: a bad split fails fast
+        check_split(strata, splits, classes if task == SINGLE_LABEL and not is_lm else ['all'])  # before tokenizing: a bad split fails fast
+        if is_lm and len(splits[0]) < bs:
+            raise DataError(f"{len(splits[0])} training texts make no full batch of {bs} (the last partial batch is dropped): "
+                            "pass more texts or a smaller `bs`.")
         ids = tokenize_texts(texts[0], tokenizer, max_length, cache_dir, texts_pair=texts[1] if len(texts) == 2 else None)
         ds = TokenizedTexts(ids, labels, list(zip(*texts)) if len(texts) == 2 else texts[0], classes, task, tokenizer,
                             text_cols, label_col, label_delim)
         dls = [text_dl(ds.subset(splits[0]), bs, shuffle=True, pad_id=tokenizer.pad_token_id, device=device),
                text_dl(ds.subset(splits[1]), val_bs or 2*bs, shuffle=False, pad_id=tokenizer.pad_token_id, device=device)]
-        return cls(*dls, tokenizer=tokenizer, max_length=max_length, checkpoint=checkpoint, device=device)
+        return cls(*dls, tokenizer=tokenizer, max_length=max_length, checkpoint=checkpoint, path=path, device=device)
 
     @classmethod
     @delegates(from_df.__func__, but=['df', 'classes'])
@@ -628,9 +789,10 @@ class TextDataLoaders(DataLoaders):
         "`TextDataLoaders` from Hugging Face `datasets`; class names come from a `ClassLabel` feature when there is one."
         train, valid_df = dataset_splits(ds, train_split, valid_split)
         if valid_df is not None: kwargs['valid_df'] = valid_df
-        feat = train.features.get(label_col)
+        feat = train.features.get(label_col) if isinstance(label_col, str) else None
+        feat = getattr(feat, 'feature', feat)  # a sequence of `ClassLabel` (multi-label ids) names its classes too
         if classes is None and hasattr(feat, 'names'): classes = feat.names
-        return cls.from_df(train.to_pandas(), tokenizer, text_col, label_col, classes, **kwargs)
+        return cls.from_df(train.to_pandas(), tokenizer=tokenizer, text_col=text_col, label_col=label_col, classes=classes, **kwargs)
 
     @classmethod
     @delegates(from_df.__func__, but=['df', 'valid_df'])
@@ -641,7 +803,40 @@ class TextDataLoaders(DataLoaders):
                    **kwargs) -> TextDataLoaders: # training and validation loaders
         "`TextDataLoaders` from TSV/CSV files (every value read as a string: pass `y_block=RegressionBlock()` for numbers)."
         valid_df = read_table(valid_path, sep) if valid_path is not None else None
-        return cls.from_df(read_table(train_path, sep), tokenizer, valid_df=valid_df, **kwargs)
+        return cls.from_df(read_table(train_path, sep), tokenizer=tokenizer, valid_df=valid_df, **kwargs)
+
+    @classmethod
+    @_fastai_factory('from_csv')
+    @delegates(from_df.__func__, but=['df', 'path'])
+    def from_csv(cls, path:str|Path, # the folder of the file; the learner saves and exports there
+                 csv_fname:str='labels.csv', # the file in `path`, a UTF-8 .csv (or .tsv) with a header
+                 tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's tokenizer; loaded from `checkpoint` when None
+                 delimiter:str|None=None, # the separator (see `read_table`)
+                 **kwargs) -> TextDataLoaders: # training and validation loaders
+        "fastai's `from_csv`: `TextDataLoaders` from `path/csv_fname`, its values read as strings and flags (`valid_col`) by their meaning."
+        return cls.from_df(read_table(Path(path)/csv_fname, delimiter), tokenizer=tokenizer, path=path, **kwargs)
+
+    @classmethod
+    @_fastai_factory('from_folder')
+    @delegates(from_df.__func__, but=['df', 'text_col', 'label_col', 'valid_df', 'valid_col', 'splitter', 'path'])
+    def from_folder(cls, path:str|Path, # the folder: `train/<class>/*.txt` and `valid/<class>/*.txt` (fastai's, IMDb's layout)
+                    train:str='train', # the training subfolder
+                    valid:str='valid', # the validation subfolder (IMDb's is 'test')
+                    valid_pct:float|None=None, # or: hold out this share of every text under `path`, at random
+                    seed:int|None=None, # seeds `valid_pct`'s split
+                    tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's tokenizer; loaded from `checkpoint` when None
+                    is_lm:bool=False, # every text, without labels, for a masked language model
+                    **kwargs) -> TextDataLoaders: # training and validation loaders
+        "fastai's `from_folder`: one text per .txt file, labelled by its folder's name; `is_lm=True` for a masked LM's texts."
+        df = read_text_folder(path, None if valid_pct is not None else [train, valid])
+        if valid_pct is not None:
+            splitter = SubsetSplitter(1 - valid_pct, valid_pct, seed=seed)
+            return cls.from_df(df, tokenizer=tokenizer, splitter=splitter, is_lm=is_lm, path=path, **kwargs)
+        df['is_valid'] = df.folder == valid
+        for name, sub in ((train, ~df.is_valid), (valid, df.is_valid)):
+            if not sub.any(): raise DataError(f"No .txt files under {Path(path)/name}: give `{'train' if name == train else 'valid'}=` the "
+                                              "subfolder's name, or `valid_pct=` to hold out a share of every text under the folder.")
+        return cls.from_df(df, tokenizer=tokenizer, valid_col='is_valid', is_lm=is_lm, path=path, **kwargs)
 
     @classmethod
     def empty(cls, tokenizer:PreTrainedTokenizerBase, # the tokenizer
@@ -666,8 +861,8 @@ class TextDataLoaders(DataLoaders):
         return type(self).empty(self.tokenizer, None if self.vocab is None else list(self.vocab), self.task, self.text_cols,
                                 self.label_col, self.label_delim, self.max_length, self.valid.bs, self.checkpoint, self.device)
 
-    def test_dl(self, items:Sequence|pd.DataFrame, # texts, `(first, second)` pairs, or a DataFrame with the text column(s)
-                with_labels:bool=False, # also encode the targets (`items` must be a DataFrame with the label column)
+    def test_dl(self, items, # texts, pairs, rows (dicts), a DataFrame or a `datasets.Dataset`: what `as_texts` reads
+                with_labels:bool=False, # also encode the targets (`items` must be a DataFrame or Dataset with the label column(s))
                 bs:int|None=None, # batch size; default the validation batch size
                 max_length:int|None=None, # default: the training data's
                 cache_dir:str|Path|bool|None=False, # tokenization cache; off by default
@@ -676,20 +871,54 @@ class TextDataLoaders(DataLoaders):
                ) -> SortedDL: # a loader of the new items
         "A `DataLoader` over new items for prediction (`get_preds` restores their order)."
         labels = None
-        if isinstance(items, pd.DataFrame):
-            check_columns(items, *self.text_cols, *([self.label_col] if with_labels else []))
-            if with_labels: labels = items[self.label_col].tolist()
-            items = list(zip(*(items[c].tolist() for c in self.text_cols))) if len(self.text_cols) == 2 else items[self.text_cols[0]].tolist()
-        elif with_labels: raise DataError(f"`with_labels=True` needs a DataFrame with the columns {self.text_cols + [self.label_col]}.")
-        if isinstance(items, str): raise DataError("Give a list of texts, not one string (for one text: `learn.predict(text)`).")
-        items = list(items)
-        if len(self.text_cols) == 2 and items and isinstance(items[0], str):
-            raise DataError(f"This model reads sentence pairs ({self.text_cols}): give `(first, second)` tuples, not single texts.")
-        if len(self.text_cols) == 1 and items and isinstance(items[0], (tuple, list)):
-            raise DataError("This model reads single texts: give strings, not tuples.")
+        if with_labels:
+            if is_dataset(items): items = items.to_pandas()
+            if not isinstance(items, pd.DataFrame):
+                raise DataError(f"`with_labels=True` needs a DataFrame (or Dataset) with the columns {self.text_cols + _label_cols(self.label_col)}.")
+            check_columns(items, *self.text_cols, *_label_cols(self.label_col))
+            labels = items[self.label_col] if isinstance(self.label_col, list) else items[self.label_col].tolist()
+        items = as_texts(items, self.text_cols)
         tds = TokenizedTexts.from_texts(items, self.tokenizer, labels, None if self.vocab is None else list(self.vocab),
                                         max_length or self.max_length, cache_dir, self.text_cols, self.label_delim,
                                         task=self.task, label_col=self.label_col)
         if tds.vocab is None: tds.vocab = self.vocab
         sort = not with_labels if sort is None else sort
         return text_dl(tds, bs or self.valid.bs, shuffle=False, pad_id=self.tokenizer.pad_token_id, device=self.device, sort=sort)
+
+# %% ../nbs/11_data.ipynb #2e904a89
+class HFTokenize(Transform):
+    "A text (or a `[first, second]` pair) to the token ids of a Hugging Face tokenizer, and ids back to text."
+    def __init__(self, tokenizer:PreTrainedTokenizerBase, # the checkpoint's tokenizer
+                 max_length:int=128, # longer texts (or pairs) are truncated
+                 checkpoint:str|Path|None=None # the checkpoint the tokenizer belongs to, for `text_classifier_learner`
+                ):
+        super().__init__()
+        self.tokenizer, self.max_length, self.checkpoint = tokenizer, max_length, checkpoint
+    def encodes(self, x) -> TensorTokens:
+        if isinstance(x, str): return TensorTokens(torch.tensor(self.tokenizer(x, truncation=True, max_length=self.max_length)['input_ids']))
+        if not (isinstance(x, (list, L)) and len(x) == 2 and all(isinstance(o, str) for o in x)):
+            raise DataError(f"HFTokenize reads a text or a [first, second] pair of texts, got {x!r}.")
+        enc = self.tokenizer(x[0], x[1], truncation=True, max_length=self.max_length, return_token_type_ids=True)
+        return TensorTokens(torch.tensor([enc['input_ids'], enc['token_type_ids']]))
+    def decodes(self, x:TensorTokens) -> TitledStr: return TitledStr(_decode_ids(self.tokenizer, x))
+
+def _n_tokens(sample) -> int: return int(np.shape(sample[0])[-1])
+
+def HFTextBlock(tokenizer:PreTrainedTokenizerBase|None=None, # the checkpoint's tokenizer; loaded from `checkpoint` when None
+                checkpoint:str|Path|None=None, # the model's checkpoint: its tokenizer is used, and the learner builds it
+                max_length:int=128 # longer texts are truncated
+               ) -> TransformBlock: # for a fastai `DataBlock`
+    "A fastai `TransformBlock` of texts tokenized by a Hugging Face tokenizer, batched as `TextDataLoaders` batch them (blurr's mid-level API)."
+    tok = tokenizer_for(tokenizer, checkpoint)
+    return TransformBlock(type_tfms=HFTokenize(tok, max_length, checkpoint), batch_tfms=DecodeInputs(), dl_type=TextDL,
+                          dls_kwargs=dict(create_batch=partial(pad_collate, pad_id=tok.pad_token_id), sort_func=_n_tokens, num_workers=0))
+
+def data_task(dls:DataLoaders # `TextDataLoaders`, or fastai `DataLoaders` from a `DataBlock` with an `HFTextBlock`
+             ) -> str: # one of `TASKS`
+    "The task of text `DataLoaders`: `TextDataLoaders.task`, or read from the target transforms of a `DataBlock`'s."
+    task = getattr(dls, 'task', None)
+    if task is not None: return task
+    try: tfms = dls.train_ds.tls[-1].tfms.fs
+    except AttributeError: raise DataError(f"Cannot tell the task of {type(dls).__name__}: use `TextDataLoaders` or a `DataBlock` "
+                                           "with a target block (`CategoryBlock()`, `MultiCategoryBlock()`, `RegressionBlock()`).") from None
+    return task_of_block(tfms)

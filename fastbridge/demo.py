@@ -8,18 +8,22 @@ import argparse, html, sys
 from pathlib import Path
 from typing import Sequence
 
-import ipywidgets as widgets
-from IPython.display import display
-
 from .predict import as_predictor
 
 from .utils.extras import require_module
 from .utils.machine import free_port
 
 # %% auto #0
-__all__ = ['DEMO_INSTALL', 'LOOPBACK', 'ClassifierWidget', 'import_gradio', 'gradio_app', 'launch_demo', 'main']
+__all__ = ['WIDGETS_INSTALL', 'DEMO_INSTALL', 'LOOPBACK', 'import_widgets', 'ClassifierWidget', 'import_gradio', 'gradio_app',
+           'launch_demo', 'main']
 
 # %% ../nbs/34_demo.ipynb #11d41c12
+WIDGETS_INSTALL = 'pip install ipywidgets'  # Jupyter installs usually have it; a plain `pip install fastbridge` does not
+
+def import_widgets():
+    "The `ipywidgets` module, or an `ImportError` saying how to install it (imported only when a widget is made)."
+    return require_module('ipywidgets', f"The notebook demo's widget needs ipywidgets, which is not installed: {WIDGETS_INSTALL}")
+
 class ClassifierWidget:
     "A text box and one probability bar per label, for any model `predict.as_predictor` takes; updates as you type or on a button."
     def __init__(self, model, # a learner, an exported model folder, a pipeline, a function texts -> probabilities, or a `TextPredictor`
@@ -27,6 +31,7 @@ class ClassifierWidget:
                  text:str='', # the text to start with
                  **kwargs # passed to `as_predictor`, e.g. `labels=` for a function
                 ):
+        widgets = import_widgets()
         self.predictor = as_predictor(model, **kwargs)
         self.text = widgets.Textarea(value='', placeholder='Type a text to classify', continuous_update=live,
                                      layout=widgets.Layout(width='auto', height='5em'))

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, contextlib, datetime, json, os, sys, tempfile, time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from fastcore.basics import patch
+from fastcore.meta import delegates
+from fastai.data.block import RegressionBlock
 from fastai.learner import Learner
 from fastai.distributed import DistributedDL, DistributedTrainer
 from fastai.callback.progress import ProgressCallback
@@ -209,16 +211,24 @@ def launch(fn:Callable, # the work of one process; must be importable (defined i
         return [torch.load(Path(d)/f'rank{r}.pt', weights_only=False) for r in range(nprocs)]
 
 # %% ../nbs/18_distributed.ipynb #8d49ebc5
+def _decided(preds:torch.Tensor, task:str) -> list:
+    "What the model decides for each item: a class id, the ids of a multi-label row's classes (probability over 0.5), or a value."
+    if task == 'regression': return preds.flatten().tolist()
+    if task == 'multi_label_classification': return [np.flatnonzero(p > 0.5).tolist() for p in preds.numpy()]
+    return preds.argmax(1).tolist()
+
 def _table(o, name):
     if o is None or isinstance(o, pd.DataFrame): return o
     if isinstance(o, (str, Path)): return read_table(o)
     raise TypeError(f"{name} must be a DataFrame or the path of a .tsv/.csv file, got {type(o).__name__}.")
 
+@delegates(TextDataLoaders.from_df, but=['df', 'tokenizer', 'text_col', 'label_col', 'classes', 'valid_df', 'bs', 'max_length',
+                                         'seed', 'cache_dir', 'checkpoint', 'is_lm'])
 def fit_text_classifier(train:pd.DataFrame|str|Path, # training texts and labels, or a .tsv/.csv file of them
                         valid:pd.DataFrame|str|Path|None=None, # validation set (or file); None: a seeded 20% of `train`
                         checkpoint:str|Path=DEFAULT_CHECKPOINT, # alias, local directory or Hub id
-                        text_col:str='text', # the column of texts
-                        label_col:str='label', # the column of labels
+                        text_col:str|Sequence[str]='text', # the column of texts, or two columns of sentence pairs (MRPC's)
+                        label_col:str|Sequence[str]='label', # the column of labels (or one 0/1 column per class)
                         classes:list[str]|None=None, # class names in id order; inferred (sorted) when None
                         epochs:int=1, # passes over the training set
                         lr:float=1e-4, # peak learning rate of the one-cycle schedule
@@ -229,7 +239,8 @@ def fit_text_classifier(train:pd.DataFrame|str|Path, # training texts and labels
                         dropout:float|None=None, # set every dropout probability (0 for runs that must match exactly)
                         out:str|Path|None=None, # rank 0 writes `metrics.json` and the model (`model/`) here
                         quiet:bool=False, # no progress bar or results table
-                        return_weights:bool=False # include the final weights (a state dict) in the results
+                        return_weights:bool=False, # include the final weights (a state dict) in the results
+                        **kwargs # the DataLoaders' other arguments, passed to `TextDataLoaders.from_df`: `label_delim`, `y_block`, `valid_col`, ...
                        ) -> dict:
     "Fine-tune `checkpoint` on `train`, data-parallel when launched on several processes; the results as a dict."
     rank, world = init_distributed()
@@ -237,7 +248,7 @@ def fit_text_classifier(train:pd.DataFrame|str|Path, # training texts and labels
     set_seed(seed, reproducible=True)
     tok = load_tokenizer(checkpoint)
     dls = TextDataLoaders.from_df(_table(train, 'train'), tok, text_col, label_col, classes, valid_df=_table(valid, 'valid'),
-                                  bs=bs, max_length=max_length, seed=seed, cache_dir=False)
+                                  bs=bs, max_length=max_length, seed=seed, cache_dir=False, **kwargs)
     learn = text_classifier_learner(dls, checkpoint, bf16=bf16, seed=seed)
     if dropout is not None: set_dropout(learn.model, dropout)
     torch.manual_seed(seed + rank)  # dropout differs between ranks; the batch order comes from rank 0
@@ -250,13 +261,13 @@ def fit_text_classifier(train:pd.DataFrame|str|Path, # training texts and labels
         names = learn.recorder.metric_names[1:-1]  # read before `get_preds`, which starts the recorder afresh
         history = [dict(epoch=i, **dict(zip(names, map(float, v)))) for i, v in enumerate(learn.recorder.values)]
         # predictions inside the context run locally, so rank 0 can make them alone
-        preds = learn.get_preds(ds_idx=1)[0].argmax(1).tolist() if rank == 0 else None
+        preds = _decided(learn.get_preds(ds_idx=1)[0], dls.task) if rank == 0 else None
     res = dict(checkpoint=str(checkpoint), rank=rank, world_size=world, bs=bs, bs_per_process=bs//world,
                epochs=epochs, lr=lr, seed=seed, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                steps=epochs*len(dls.train), train_seconds=round(train_s, 2), history=history, **history[-1])
     del res['epoch']
     res['epoch_items'] = cb.epoch_items if cb is not None else None
-    res['valid_preds'] = preds  # predicted class ids of the validation items, on rank 0
+    res['valid_preds'] = preds  # the validation items' predicted class ids (lists for multi-label, values for regression), on rank 0
     if out is not None and rank == 0:
         out = Path(out); out.mkdir(parents=True, exist_ok=True)
         (out/'metrics.json').write_text(json.dumps({k: v for k, v in res.items() if k not in ('epoch_items', 'valid_preds')}, indent=2))
@@ -272,8 +283,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('train', help="training .tsv/.csv file with a header")
     p.add_argument('valid', nargs='?', help="validation file; default: a seeded 20%% of the training file")
     p.add_argument('--checkpoint', default=DEFAULT_CHECKPOINT, help="alias, local directory or Hub id")
-    p.add_argument('--text-col', default='text')
+    p.add_argument('--text-col', nargs='+', default=['text'], help="the column of texts, or two columns of sentence pairs")
     p.add_argument('--label-col', default='label')
+    p.add_argument('--label-delim', default=None, help="separator of several labels in one cell: multi-label classification")
+    p.add_argument('--valid-col', default=None, help="a column of flags (True/False, 1/0, yes/no) marking the validation rows")
+    p.add_argument('--regression', action='store_true', help="the labels are numbers to predict (regression)")
     p.add_argument('--classes', nargs='+', default=None, help="class names in id order (labels may be names or ids); "
                                                                 "default: the sorted distinct labels")
     p.add_argument('--epochs', type=int, default=1)
@@ -289,7 +303,9 @@ def main(argv:list[str]|None=None) -> dict:
     "Entry point of `python -m fastbridge.distributed`."
     a = _parser().parse_args(argv)
     with process_group():
-        res = fit_text_classifier(a.train, a.valid, a.checkpoint, a.text_col, a.label_col, a.classes, epochs=a.epochs, lr=a.lr, bs=a.bs,
+        extra = dict(label_delim=a.label_delim, valid_col=a.valid_col, y_block=RegressionBlock() if a.regression else None)
+        res = fit_text_classifier(a.train, a.valid, a.checkpoint, a.text_col if len(a.text_col) > 1 else a.text_col[0], a.label_col,
+                                  a.classes, epochs=a.epochs, lr=a.lr, bs=a.bs, **{k: v for k,v in extra.items() if v is not None},
                                   max_length=a.max_length, seed=a.seed, bf16={'auto': None, 'on': True, 'off': False}[a.bf16],
                                   out=a.out, quiet=rank_distrib() > 0)
         if res['rank'] == 0:

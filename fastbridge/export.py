@@ -99,6 +99,13 @@ def _versions() -> dict:
     return {'fastbridge': fastbridge.__version__, 'transformers': transformers.__version__, 'fastai': fastai.__version__,
             'torch': torch.__version__, 'huggingface_hub': huggingface_hub.__version__}
 
+def _labels(learn) -> list[str]:
+    "The names of the model's outputs: the classes, or for regression the value's name (the config's `id2label`)."
+    vocab = getattr(learn.dls, 'vocab', None)
+    if vocab is not None: return [str(o) for o in vocab]
+    cfg = learn.hf_model.config
+    return [str(cfg.id2label[i]) for i in range(cfg.num_labels)]
+
 def training_metadata(learn:TextClassifierLearner, # a trained learner
                       seed:int|None=None, # the seed given to `set_seed` (a learner cannot know it)
                       base_model:str|None=None, # the Hub id of the starting checkpoint; default `base_model_id(learn)`
@@ -115,7 +122,7 @@ def training_metadata(learn:TextClassifierLearner, # a trained learner
     hyps = learn.opt.hypers[-1] if learn.opt is not None else {}
     dls = learn.dls
     return dict(base_model=base_model_id(learn) if base_model is None else base_model,
-                architecture=type(learn.hf_model).__name__, labels=[str(o) for o in dls.vocab],
+                architecture=type(learn.hf_model).__name__, task=getattr(dls, 'task', None), labels=_labels(learn),
                 max_length=int(getattr(dls, 'max_length', 0)) or None, batch_size=dls.train.bs,
                 n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                 optimizer=_optimizer_name(learn) if learn.opt is not None else None,
@@ -134,6 +141,10 @@ def save_hf_model(learn:TextClassifierLearner, # a trained learner
 # %% ../nbs/16_export.ipynb #07290097
 _HUB_METRIC_IDS = {'accuracy': 'accuracy', 'f1_score': 'f1', 'matthews_corrcoef': 'matthews_correlation',
                    'precision_score': 'precision', 'recall_score': 'recall', 'valid_loss': 'loss'}
+
+def _hub_metric(name:str) -> str|None:
+    "The Hub's id of a metric fastbridge names, e.g. 'f1' for `f1_score(positive)` (the positive class in parentheses)."
+    return _HUB_METRIC_IDS.get(name.split('(')[0])
 
 CARD_TEMPLATE = """---
 {{ card_data }}
@@ -208,8 +219,8 @@ def _lr(f:dict) -> str:
 def _eval_results(results:dict, dataset:str, dataset_name:str|None, config:str|None, split:str|None) -> list[EvalResult]:
     return [EvalResult(task_type='text-classification', task_name='Text Classification', dataset_type=dataset,
                        dataset_name=dataset_name or dataset, dataset_config=config, dataset_split=split,
-                       metric_type=_HUB_METRIC_IDS[k], metric_name=k, metric_value=round(float(v), 4))
-            for k,v in results.items() if k in _HUB_METRIC_IDS and k != 'valid_loss']
+                       metric_type=_hub_metric(k), metric_name=k, metric_value=round(float(v), 4))
+            for k,v in results.items() if _hub_metric(k) not in (None, 'loss')]
 
 def model_card(meta:dict, # from `training_metadata`
                model_name:str='fastbridge-text-classifier', # the model's name (title, and `model-index` name)
@@ -234,13 +245,15 @@ def model_card(meta:dict, # from `training_metadata`
     data = ModelCardData(base_model=base, datasets=[dataset] if dataset else None, language=language, license=license,
                          library_name='transformers', pipeline_tag='text-classification',
                          tags=['fastai', 'fastbridge', 'text-classification', *tags],
-                         metrics=[_HUB_METRIC_IDS[k] for k in results if k in _HUB_METRIC_IDS and k != 'valid_loss'] or None,
+                         metrics=[_hub_metric(k) for k in results if _hub_metric(k) not in (None, 'loss')] or None,
                          model_name=' '.join(str(model_name).split()) if evals else None, eval_results=evals)
     on_data = f" on {escape_markdown(dataset_name or dataset)}" if (dataset_name or dataset) else ''
     start = f"a fine-tuned version of [{escape_markdown(base)}](https://huggingface.co/{base})" if base else \
             f"a {escape_markdown(meta['architecture'])} trained from randomly initialised weights"
     summary = (escape_markdown(description, multiline=True) + '\n\n' if description else '') + \
-              f"This model is {start}{on_data}, for text classification into {len(meta['labels'])} classes. " \
+              f"This model is {start}{on_data}, for " + (f"regression: it predicts {escape_markdown(meta['labels'][0])}, one number per text. "
+                                                  if meta.get('task') == 'regression' else
+                                                  f"text classification into {len(meta['labels'])} classes. ") + \
               "It was trained with [fastbridge](https://github.com/fastbridge/fastbridge) (fastai and Hugging Face Transformers)."
     fits = meta['fits']
     procedure = (f"Fine-tuned with fastai in {_n(len(fits), 'stage')} (calls of `fit`), {_n(sum(f['epochs'] for f in fits), 'epoch')} in all, "
@@ -273,7 +286,7 @@ def model_card(meta:dict, # from `training_metadata`
         versions='\n'.join(f"- {k} {v}" for k,v in meta['versions'].items()))
     return card
 
-_CORE_META = {'base_model', 'architecture', 'labels', 'max_length', 'batch_size', 'n_train', 'n_valid', 'optimizer',
+_CORE_META = {'base_model', 'architecture', 'task', 'labels', 'max_length', 'batch_size', 'n_train', 'n_valid', 'optimizer',
               'weight_decay', 'loss', 'mixed_precision', 'seed', 'fits', 'fits_recorded', 'results', 'results_source', 'versions'}
 
 # %% ../nbs/16_export.ipynb #8e98dfe5

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_learner.ipynb #205f0d34
 from __future__ import annotations
-import contextlib, copy, json
+import contextlib, copy, json, warnings
 from functools import partial
 from pathlib import Path
 from typing import Sequence
@@ -18,20 +18,24 @@ from fastcore.meta import delegates
 from fastai.callback.core import Callback
 import fastai.callback.schedule  # patches Learner with fit_one_cycle, lr_find, ...
 import fastai.callback.progress  # progress bars during fit
-from fastai.learner import Learner, _ConstantFunc
+from fastai.learner import Learner, _ConstantFunc, load_learner as fastai_load_learner
+from fastai.text.learner import text_classifier_learner as fastai_text_classifier_learner
 from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat, MSELossFlat
 from fastai.metrics import accuracy, accuracy_multi, F1Score, F1ScoreMulti, PearsonCorrCoef, SpearmanCorrCoef
 from fastai.optimizer import OptimWrapper
+from fastai.callback.fp16 import MixedPrecision
+from safetensors.torch import load_model, save_model
 from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
 from .hub import DEFAULT_CHECKPOINT, labels_config, load_classifier, load_pretrained, load_tokenizer, resolve_checkpoint, quiet_transformers
-from .data import MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, check_tokenizer
-from .precision import is_precision_callback, precision_callbacks, resolve_precision
+from .data import (MULTI_LABEL, REGRESSION, SINGLE_LABEL, TextDataLoaders, as_texts, check_tokenizer, data_task,
+                             fastai_fallback, is_dataset)
+from .precision import PrecisionChoice, choose_precision, is_precision_callback, precision_callbacks, resolve_precision
 
 # %% auto #0
 __all__ = ['FASTBRIDGE_FILE', 'HFModelWrapper', 'HFOutputCallback', 'unwrap_model', 'transformer_layer_groups', 'set_dropout',
-           'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'default_metrics', 'task_loss',
-           'text_classifier_learner']
+           'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'positive_class', 'positive_class_metric',
+           'default_metrics', 'task_loss', 'text_classifier_learner', 'load_learner']
 
 # %% ../nbs/13_learner.ipynb #54feb0e6
 class HFModelWrapper(nn.Module):
@@ -55,23 +59,44 @@ def unwrap_model(model:nn.Module # a model, maybe inside an `HFModelWrapper`
     "The Hugging Face model inside `model` (or `model` itself)."
     return model.hf_model if isinstance(model, HFModelWrapper) else model
 
-def transformer_layer_groups(model:nn.Module, # a Hugging Face model, or an `HFModelWrapper` around one
-                             layers_per_group:int=2 # how many encoder layers share a learning rate
-                            ) -> list[list[nn.Parameter]]: # parameter groups, input to output
-    "Parameters in groups from input to output: embeddings, encoder layers by `layers_per_group`, head."
+def _has_params(m:nn.Module) -> bool: return next(m.parameters(), None) is not None
+
+def _layer_stacks(model:nn.Module # a Hugging Face model (or its body)
+                ) -> list[tuple[str, nn.ModuleList]]: # (name, stack), in the order the model registers them
+    "The outermost `nn.ModuleList`s of `model` that hold parameters: its stacks of transformer blocks."
+    stacks = []
+    for name, m in model.named_modules():
+        if any(name.startswith(f"{s}.") for s,_ in stacks): continue  # a list inside a block (T5's `layer`)
+        if isinstance(m, nn.ModuleList) and _has_params(m): stacks.append((name, m))
+    return stacks
+
+def transformer_layer_groups(model:nn.Module, # a Hugging Face `PreTrainedModel`, or an `HFModelWrapper` around one
+                             layers_per_group:int=2 # how many blocks of a layer stack share a learning rate
+                            ) -> list[list[nn.Parameter]]: # parameter groups, input to output; the head last
+    "Parameters in groups from input to output: embeddings, each layer stack by `layers_per_group` (with what follows it), the head alone."
+    if layers_per_group < 1: raise ValueError(f"layers_per_group must be at least 1, got {layers_per_group!r}.")
     hf = unwrap_model(model)
     base = getattr(hf, 'base_model', hf)
-    n = getattr(hf.config, 'num_hidden_layers', None)
-    emb = getattr(base, 'embeddings', None)
-    layers = next((m for m in base.modules() if isinstance(m, nn.ModuleList) and len(m) == n), None)
-    if emb is None or layers is None:
-        raise ValueError(f"Cannot find the embeddings and the {n} encoder layers of {type(hf).__name__}; "
-                         "pass your own `splitter=` (a function model -> list of parameter lists) to the Learner.")
-    groups = [list(emb.parameters())] + [[p for l in layers[i:i+layers_per_group] for p in l.parameters()]
-                                          for i in range(0, len(layers), layers_per_group)]
-    seen = {id(p) for g in groups for p in g}
+    stacks = _layer_stacks(base)
+    if not stacks:
+        raise ValueError(f"Cannot find a stack of layers (an `nn.ModuleList` holding parameters) in {type(base).__name__}, the "
+                         f"body of {type(hf).__name__}: pass your own `splitter=` (a function model -> list of parameter lists) "
+                         "to the learner factory.")
+    chunks, where, seen = [], {}, set()  # where: id of a stack parameter -> its chunk
+    for _, stack in stacks:
+        for i in range(0, len(stack), layers_per_group):
+            chunks.append([])
+            for p in (p for block in stack[i:i+layers_per_group] for p in block.parameters()):
+                if id(p) not in seen: seen.add(id(p)); where[id(p)] = len(chunks) - 1; chunks[-1].append(p)
+    emb, last = [], None  # last: the chunk of the stack parameter seen last, in registration order
+    for p in base.parameters():
+        if id(p) in where: last = where[id(p)]
+        elif id(p) not in seen:
+            seen.add(id(p))
+            (emb if last is None else chunks[last]).append(p)  # the last chunk seen is the top of the stack this follows
     head = [p for p in hf.parameters() if id(p) not in seen]
-    return groups + [head]
+    return [g for g in [emb, *chunks] if g] + ([head] if head else [])
+
 
 # %% ../nbs/13_learner.ipynb #36159006
 def set_dropout(model:nn.Module, # any model
@@ -93,6 +118,16 @@ def _reorder(o, order):
     if isinstance(o, L): return o[order.tolist()]
     if isinstance(o, (list, tuple)): return type(o)(_reorder(v, order) for v in o)
     raise TypeError(f"Cannot reorder a {type(o).__name__}.")
+
+def _holds_items(dl) -> bool:
+    "Whether `dl` is new items for `test_dl` (texts, pairs, rows, a frame, a Dataset), not a DataLoader nor fastai's list of batches."
+    if dl is None or hasattr(dl, 'one_batch'): return False
+    if isinstance(dl, (pd.DataFrame, pd.Series)) or is_dataset(dl): return True
+    if not isinstance(dl, (list, tuple)) or not dl: return False
+    first = dl[0]
+    if isinstance(first, str): return True
+    if isinstance(first, dict): return not any(isinstance(v, torch.Tensor) for v in first.values())
+    return isinstance(first, (list, tuple)) and len(first) > 0 and all(isinstance(v, str) for v in first)
 
 class HFLearner(Learner):
     "A fastai `Learner` around a Hugging Face model, saved as a Hugging Face model folder (safetensors, config, tokenizer)."
@@ -116,7 +151,7 @@ class HFLearner(Learner):
         tok = copy.deepcopy(self.dls.tokenizer)
         if getattr(self.dls, 'max_length', None): tok.model_max_length = int(self.dls.max_length)
         tok.save_pretrained(path)
-        (path/FASTBRIDGE_FILE).write_text(json.dumps({'format': 'fastbridge', 'version': 1, **self.data_config()}, indent=2))
+        (path/FASTBRIDGE_FILE).write_text(json.dumps({'format': 'fastbridge', 'version': 1, 'learner': type(self).__name__, **self.data_config()}, indent=2))
         if not any(path.glob('*.safetensors')): raise OSError(f"save_pretrained wrote no .safetensors file in {path}.")
         return path
 
@@ -125,7 +160,8 @@ class HFLearner(Learner):
         return self.removed_cbs([c for c in self.cbs if is_precision_callback(c)])
 
     def get_preds(self, ds_idx:int=1, dl=None, with_input:bool=False, reorder:bool=True, **kwargs) -> tuple: # as fastai's: inputs, predictions, targets, ...
-        "fastai's `get_preds`; with `with_input`, the inputs (a dict of padded tensors) come back in the items' order too."
+        "fastai's `get_preds`; `dl` may also be new items (texts, rows, a DataFrame or Dataset: `dls.test_dl` batches them); with `with_input`, the inputs come back in the items' order too."
+        if _holds_items(dl): dl = self.dls.test_dl(dl)
         if not (with_input and reorder): return super().get_preds(ds_idx, dl, with_input=with_input, reorder=reorder, **kwargs)
         if dl is None: dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
         idxs = list(dl.get_idxs())
@@ -140,12 +176,73 @@ class HFLearner(Learner):
         self._end_cleanup()
         return self.save_pretrained(self.path/fname)
 
+    def _encoder_file(self, file:str|Path) -> Path:
+        return Path(file) if Path(file).is_absolute() else self.path/self.model_dir/f"{file}.safetensors"
+
+    def save_encoder(self, file:str|Path # a name in `learn.path/learn.model_dir` (`.safetensors` is added), or an absolute path
+                    ) -> Path: # the file written
+        "fastai's `save_encoder`: the body of the model (its `base_model`: embeddings and layers, no head) as safetensors."
+        path = self._encoder_file(file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(self.hf_model.base_model, str(path))  # tied or shared tensors are written once
+        return path
+
+    def load_encoder(self, file:str|Path, # what `save_encoder` wrote: a name in `learn.path/learn.model_dir`, or an absolute path
+                     device=None # unused; fastai's signature (tensors go where the model is)
+                    ) -> HFLearner: # this learner
+        "fastai's `load_encoder`: the body saved by another learner (e.g. a masked LM adapted to the domain) into this model's body; its head is kept."
+        path = self._encoder_file(file)
+        if not path.is_file(): raise FileNotFoundError(f"{path} does not exist: write it with `learn.save_encoder(name)` first.")
+        base = self.hf_model.base_model
+        try: missing, unexpected = load_model(base, str(path), strict=False)
+        except RuntimeError as e:
+            raise ValueError(f"The encoder in {path} does not fit {type(base).__name__}: it was saved from another architecture "
+                             f"or size ({str(e).splitlines()[0]}).") from None
+        if unexpected or len(missing) == len(base.state_dict()):
+            raise ValueError(f"The encoder in {path} is not {type(base).__name__}'s: {len(unexpected)} of its tensors have no place "
+                             f"in this model (e.g. {sorted(unexpected)[:3]}). Save and load the encoder of the same architecture.")
+        if missing: warnings.warn(f"load_encoder: {len(missing)} tensors of this body are not in {path.name} and keep their weights "
+                                  f"({', '.join(sorted(missing)[:4])}{', ...' if len(missing) > 4 else ''}): a masked LM has no pooler, for instance.")
+        if self.opt is not None: self.opt.clear_state()  # as fastai's: the optimizer's moments belonged to the old weights
+        return self
+
+    def _precision_device(self) -> torch.device:
+        return torch.device(getattr(self.dls, 'device', None) or next(self.model.parameters()).device)
+
+    def _set_precision(self, choice:PrecisionChoice) -> HFLearner:
+        self.remove_cbs([c for c in self.cbs if is_precision_callback(c)])
+        self.add_cbs(precision_callbacks(choice, self._precision_device()))
+        self.precision = choice
+        return self
+
+    def to_fp16(self, **kwargs # passed to fastai's `MixedPrecision` on a CUDA GPU
+               ) -> HFLearner: # this learner
+        "fastai's `to_fp16` on a CUDA GPU; elsewhere, where float16 cannot train, a warning and the device's own precision (`choose_precision`)."
+        device = self._precision_device()
+        if device.type == 'cuda':
+            self.remove_cbs([c for c in self.cbs if is_precision_callback(c)]).add_cb(MixedPrecision(**kwargs))
+            self.precision = PrecisionChoice('fp16', 'float16 as asked, with loss scaling (`to_fp16`)')
+            return self
+        choice = choose_precision(device)
+        warnings.warn(f"to_fp16(): float16 has no training path on a {device.type} device (fastai's MixedPrecision would do nothing "
+                      f"there); the learner trains in {choice.precision} instead, the device's best: {choice.reason}.", stacklevel=2)
+        return self._set_precision(choice)
+
+    def to_bf16(self) -> HFLearner: # this learner
+        "fastai's `to_bf16`, on a CPU too (`BF16Autocast`), with a warning where bfloat16 is only emulated."
+        return self._set_precision(choose_precision(self._precision_device(), 'bf16'))
+
+    def to_fp32(self) -> HFLearner: # this learner
+        "fastai's `to_fp32`: every mixed-precision callback out, float32 throughout."
+        return self._set_precision(PrecisionChoice('fp32', 'float32 as asked (`to_fp32`)'))
+
 # %% ../nbs/13_learner.ipynb #d7e08ef1
 class TextClassifierLearner(HFLearner):
     "A fastai `Learner` for a Hugging Face sequence classifier (single-label, multi-label or regression) that predicts from raw texts."
     def data_config(self) -> dict:
         d = self.dls
-        return dict(super().data_config(), task=d.task, text_cols=list(d.text_cols), label_col=d.label_col, label_delim=d.label_delim)
+        return dict(super().data_config(), task=data_task(d), text_cols=list(getattr(d, 'text_cols', None) or ['text']),
+                    label_col=getattr(d, 'label_col', None) or 'label', label_delim=getattr(d, 'label_delim', None))
 
     @classmethod
     def from_pretrained(cls, path:str|Path, # a folder written by `save_pretrained`/`export` (or any HF sequence classifier folder)
@@ -174,22 +271,27 @@ class TextClassifierLearner(HFLearner):
         with self.no_bar(): return super().predict(item, rm_type_tfms=rm_type_tfms, with_input=with_input)
 
     def _preds(self, items, bs=None):
-        dl = self.dls.test_dl(items, bs=bs)
+        dl = self.dls.test_dl(items, **({} if bs is None else {'bs': bs}))  # fastai's `test_dl` (a DataBlock's) takes bs=None as 'no batches'
         with self.no_bar() if len(dl) <= 1 else contextlib.nullcontext():  # a progress bar only for real work
             preds, _ = self.get_preds(dl=dl)  # back in the order of `items`, after the loss's activation
         return preds
 
-    def predict_texts(self, texts:Sequence|pd.DataFrame, # texts, `(first, second)` pairs, or a DataFrame with the text column(s)
+    def predict_texts(self, texts, # texts, pairs, rows (dicts), a DataFrame or a `datasets.Dataset`: what `as_texts` reads
                       bs:int|None=None # batch size
                      ) -> pd.DataFrame: # one row per item, in order
         "A table of each item's prediction, in the order given: label, id and probability; labels and per-class probabilities (multi-label); value (regression)."
-        preds, d = self._preds(texts, bs), self.dls
-        res = texts.copy() if isinstance(texts, pd.DataFrame) else pd.DataFrame(
-            {c: list(v) for c,v in zip(d.text_cols, zip(*texts))} if len(d.text_cols) == 2 else {'text': list(texts)})
-        if d.task == REGRESSION: res['prediction'] = preds.flatten().numpy(); return res
-        if d.task == MULTI_LABEL:
+        d = self.dls
+        cols, task = getattr(d, 'text_cols', None) or ['text'], data_task(d)
+        items = as_texts(texts, cols)
+        preds = self._preds(items, bs)
+        if isinstance(texts, pd.DataFrame): res = texts.copy()
+        elif is_dataset(texts): res = texts.to_pandas()
+        elif isinstance(texts, (list, tuple)) and texts and all(isinstance(o, dict) for o in texts): res = pd.DataFrame(list(texts))
+        else: res = pd.DataFrame({c: list(v) for c,v in zip(cols, zip(*items))} if len(cols) == 2 else {'text': items})
+        if task == REGRESSION: res['prediction'] = preds.flatten().numpy(); return res
+        if task == MULTI_LABEL:
             thresh = getattr(self.loss_func, 'thresh', 0.5)
-            res['labels'] = [(d.label_delim or ';').join(d.vocab[i] for i in np.flatnonzero(p > thresh)) for p in preds.numpy()]
+            res['labels'] = [(getattr(d, 'label_delim', None) or ';').join(d.vocab[i] for i in np.flatnonzero(p > thresh)) for p in preds.numpy()]
             for i,c in enumerate(d.vocab): res[f'p_{c}'] = preds[:, i].numpy()
             return res
         conf, ids = preds.max(1)
@@ -204,7 +306,8 @@ class TextClassifierLearner(HFLearner):
         preds, targs, decoded, losses = self.get_preds(dl=dl, with_loss=True, with_decoded=True)
         top = losses.topk(min(k, len(losses))).indices
         ds = dl.dataset
-        res = ds.items.iloc[top.numpy()].reset_index(drop=True).rename(columns={ds.label_col: 'target'})
+        res = ds.items[ds.text_cols].iloc[top.numpy()].reset_index(drop=True)
+        res['target'] = [ds.target_value(ds.labels[int(i)]) for i in top]
         res['predicted'] = [ds.target_value(decoded[i]) for i in top]
         if ds.task == SINGLE_LABEL: res['probability'] = [float(preds[i].max()) for i in top]
         res['loss'] = losses[top].numpy()
@@ -215,13 +318,51 @@ def fused_adamw(params, **kwargs):
     "torch's AdamW in its fused implementation (one kernel for all parameters), as a fastai optimizer."
     return OptimWrapper(params, opt=partial(torch.optim.AdamW, fused=True), **kwargs)
 
+_NEGATIONS = ('not_', 'not-', 'not ', 'non_', 'non-', 'non', 'no_', 'no-', 'no ', 'un', 'in', 'dis')  # 'not_equivalent', 'unacceptable'
+_POSITIVE_OF_PAIR = {('negative', 'positive'): 'positive', ('neg', 'pos'): 'pos', ('false', 'true'): 'true',
+                     ('no', 'yes'): 'yes', ('0', '1'): '1', ('ham', 'spam'): 'spam'}
+
+def positive_class(classes:Sequence[str], # the two class names, in id order
+                   pos_label:str|int|None=None # a class name or id to choose; None: by the names' meaning
+                  ) -> tuple[int, str]: # the positive class's id and name
+    "The class a binary metric scores: `pos_label`; else the class the other one negates, or the yes of a known pair, or id 1."
+    classes = [str(c) for c in classes]
+    if len(classes) != 2: raise ValueError(f"A positive class is chosen among two classes, not {len(classes)}: {classes}.")
+    if pos_label is not None:
+        if str(pos_label) in classes: i = classes.index(str(pos_label))
+        elif isinstance(pos_label, (int, np.integer)) and not isinstance(pos_label, bool) and 0 <= pos_label < 2: i = int(pos_label)
+        else: raise ValueError(f"pos_label={pos_label!r} is not one of the classes {classes} (nor an id, 0 or 1).")
+        return i, classes[i]
+    low = [c.strip().lower() for c in classes]
+    for i, j in ((0, 1), (1, 0)):
+        if any(low[j] == neg + low[i] for neg in _NEGATIONS): return i, classes[i]
+    pos = _POSITIVE_OF_PAIR.get(tuple(sorted(low)))
+    i = low.index(pos) if pos is not None else 1
+    return i, classes[i]
+
+def positive_class_metric(classes:Sequence[str], # the two class names, in id order
+                          metric=F1Score, # a fastai binary metric with `pos_label`: `F1Score`, `Precision`, `Recall`, `FBeta`
+                          pos_label:str|int|None=None, # the class to score; default `positive_class`'s choice
+                          **kwargs # passed to `metric`, e.g. `beta=` of `FBeta`
+                         ): # a fastai metric named for its class, e.g. `f1_score(equivalent)`
+    "fastai's binary `metric` scoring the positive class of `classes`, with that class in its name."
+    i, name = positive_class(classes, pos_label)
+    m = metric(pos_label=i, **kwargs)
+    m.name = f"{m.name}({name})"
+    return m
+
 def default_metrics(n_classes:int, # the number of classes (1 for regression)
-                    task:str=SINGLE_LABEL # one of `fastbridge.data.TASKS`
+                    task:str=SINGLE_LABEL, # one of `fastbridge.data.TASKS`
+                    classes:Sequence[str]|None=None, # the class names, in id order: binary F1 is named for its positive class
+                    pos_label:str|int|None=None # the class binary F1 scores; default `positive_class`'s choice
                    ) -> list: # fastai metrics
-    "Accuracy and F1 (binary for two classes, else macro); thresholded accuracy and macro F1 (multi-label); Pearson and Spearman (regression)."
+    "Accuracy and F1 (of the positive class for two classes, else macro); thresholded accuracy and macro F1 (multi-label); Pearson and Spearman (regression)."
+    if pos_label is not None and (task != SINGLE_LABEL or n_classes != 2):
+        raise ValueError(f"pos_label={pos_label!r} chooses the positive class of two; this task is {task} with {n_classes} output(s).")
     if task == REGRESSION: return [PearsonCorrCoef(), SpearmanCorrCoef()]
     if task == MULTI_LABEL: return [accuracy_multi, F1ScoreMulti(average='macro')]
-    return [accuracy, F1Score() if n_classes == 2 else F1Score(average='macro')]
+    if n_classes != 2: return [accuracy, F1Score(average='macro')]
+    return [accuracy, positive_class_metric(['0', '1'] if classes is None else classes, F1Score, pos_label)]
 
 def task_loss(task:str=SINGLE_LABEL # one of `fastbridge.data.TASKS`
              ):
@@ -229,12 +370,22 @@ def task_loss(task:str=SINGLE_LABEL # one of `fastbridge.data.TASKS`
     return {SINGLE_LABEL: CrossEntropyLossFlat, MULTI_LABEL: BCEWithLogitsLossFlat, REGRESSION: MSELossFlat}[task]()
 
 # %% ../nbs/13_learner.ipynb #47a4bf51
+def _fastai_arch(dls=None, checkpoint=None, *args, **kwargs) -> bool:
+    "A call of fastai's own `text_classifier_learner(dls, AWD_LSTM, ...)`: an architecture (a class or function), not a checkpoint's name."
+    arch = kwargs.get('arch', checkpoint)
+    return arch is not None and not isinstance(arch, (str, Path))
+
+@fastai_fallback(fastai_text_classifier_learner, _fastai_arch)
 @delegates(Learner.__init__, but=['dls', 'model', 'loss_func', 'splitter', 'opt_func', 'metrics', 'cbs', 'train_bn'])
 def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, tokenized with the checkpoint's tokenizer
                             checkpoint:str|Path|None=None, # alias, local directory or Hub id; default the DataLoaders' checkpoint
                             model:PreTrainedModel|None=None, # a ready model instead of `checkpoint`
                             metrics=None, # default: `default_metrics` for the task
-                            layers_per_group:int=2, # encoder layers per learning-rate group
+                            pos_label:str|int|None=None, # the class binary F1 scores (name or id); default `positive_class`'s choice
+                            layers_per_group:int=2, # blocks of a layer stack per learning-rate group (`transformer_layer_groups`)
+                            splitter=None, # model -> parameter groups; default `transformer_layer_groups` with `layers_per_group`
+                            opt_func=None, # a fastai optimizer function; default `fused_adamw`
+                            loss_func=None, # default: `task_loss` for the data's task
                             precision:str='auto', # 'auto' (`choose_precision` for the data's device), 'bf16', 'fp16' or 'fp32'
                             bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                             seed:int|None=None, # seeds the new classification head
@@ -243,12 +394,12 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
                             **kwargs
                            ) -> TextClassifierLearner: # a learner ready to fit
     "A `TextClassifierLearner` fine-tuning `checkpoint` (or `model`) on `dls`, with the loss and metrics of the data's task."
-    task = dls.task
+    task, data_checkpoint = data_task(dls), getattr(dls, 'checkpoint', None)  # also fastai DataLoaders from an `HFTextBlock`
     n_out = 1 if task == REGRESSION else len(dls.vocab)
-    labels = [dls.label_col] if task == REGRESSION else list(dls.vocab)
+    labels = [getattr(dls, 'label_col', None) or 'label'] if task == REGRESSION else list(dls.vocab)
     if model is None:
-        checkpoint = checkpoint or dls.checkpoint or DEFAULT_CHECKPOINT
-        if dls.checkpoint is None or str(checkpoint) != str(dls.checkpoint):
+        checkpoint = checkpoint or data_checkpoint or DEFAULT_CHECKPOINT
+        if data_checkpoint is None or str(checkpoint) != str(data_checkpoint):
             check_tokenizer(dls.tokenizer, load_tokenizer(checkpoint), checkpoint)
         model = load_classifier(checkpoint, labels=labels, seed=seed, problem_type=task).model
     if model.config.num_labels != n_out:
@@ -264,9 +415,35 @@ def text_classifier_learner(dls:TextDataLoaders, # from `TextDataLoaders`, token
                          f"{n_emb} token embeddings: tokenize with the model's own tokenizer (`TextDataLoaders.from_df(df, checkpoint=...)`).")
     choice = resolve_precision(dls.device, precision, bf16)
     cbs = [HFOutputCallback()] + precision_callbacks(choice, dls.device) + list(L(cbs))  # one callback or several
-    learn = TextClassifierLearner(dls, HFModelWrapper(model), loss_func=task_loss(task),
-                                  metrics=default_metrics(n_out, task) if metrics is None else metrics,
-                                  splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
-                                  opt_func=fused_adamw, cbs=cbs, train_bn=train_bn, **kwargs)
+    learn = TextClassifierLearner(dls, HFModelWrapper(model), loss_func=task_loss(task) if loss_func is None else loss_func,
+                                  metrics=default_metrics(n_out, task, labels, pos_label) if metrics is None else metrics,
+                                  splitter=splitter or partial(transformer_layer_groups, layers_per_group=layers_per_group),
+                                  opt_func=fused_adamw if opt_func is None else opt_func, cbs=cbs, train_bn=train_bn, **kwargs)
     learn.precision = choice  # what it trains in, and why
     return learn
+
+# %% ../nbs/13_learner.ipynb #17cdc911
+def _learner_classes(cls:type) -> list[type]: return [cls] + [c for s in cls.__subclasses__() for c in _learner_classes(s)]
+
+def load_learner(fname:str|Path, # a folder `learn.export()` wrote, a Hugging Face model folder, or a fastai `.pkl` export
+                 cpu:bool=True, # put the model (and a loaded folder's batches) on the CPU
+                 **kwargs # passed to the learner's `from_pretrained` (a folder) or to fastai's `load_learner` (e.g. `pickle_module`)
+                ): # the learner
+    "fastai's `load_learner` that also opens fastbridge's model folders (from safetensors and JSON, nothing unpickled); any other file goes to fastai's own."
+    path = Path(fname)
+    if not path.is_dir(): return fastai_load_learner(fname, cpu=cpu, **kwargs)
+    meta = json.loads((path/FASTBRIDGE_FILE).read_text()) if (path/FASTBRIDGE_FILE).is_file() else {}
+    name = meta.get('learner')
+    if name is None:  # a Hugging Face folder (or one saved before fastbridge named the learner): its architecture tells
+        if not (path/'config.json').is_file():
+            raise FileNotFoundError(f"{path} is a folder but no model folder (neither {FASTBRIDGE_FILE} nor config.json): give the "
+                                    "folder `learn.export()` wrote, or a fastai .pkl export.")
+        archs = json.loads((path/'config.json').read_text()).get('architectures') or []
+        name = 'TokenClassifierLearner' if any(a.endswith('ForTokenClassification') for a in archs) else 'TextClassifierLearner'
+    cls = {c.__name__: c for c in _learner_classes(HFLearner)}.get(name)
+    if cls is None:
+        raise ValueError(f"{path} holds a {name}, which is not imported in this session: `from fastbridge.all import *` first.")
+    if 'from_pretrained' not in {k for c in cls.__mro__ for k in vars(c)}:
+        raise ValueError(f"{path} holds a {name}, a model to load with its own loader (a masked LM: `fastbridge.lm.load_masked_lm(path)`, "
+                         "or a classifier on it: `text_classifier_learner(dls, path)`).")
+    return cls.from_pretrained(path, cpu=cpu, **kwargs)

@@ -22,7 +22,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, PreTrained
 
 from .hub import DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, load_tokenizer, resolve_checkpoint, tiny_bert_config, quiet_transformers
 from .hub import load_pretrained  # the loader that turns Hub/offline failures into `CheckpointError`s
-from .data import DataError, TextDataLoaders, TokenizedTexts, check_columns, check_texts, random_subset, text_dl
+from .data import DataError, TextDataLoaders, TokenizedTexts, as_texts, check_columns, check_texts, random_subset, text_dl
 from .learner import HFLearner, HFModelWrapper, fused_adamw, transformer_layer_groups, unwrap_model
 from .precision import precision_callbacks, resolve_precision
 
@@ -118,15 +118,8 @@ def masked_lm_loss(pred:Tensor, # logits at the predicted positions, (n, vocab)
     return F.cross_entropy(pred.float(), targets)
 
 # %% ../nbs/20_lm.ipynb #7d08186a
-def _texts_of(texts, text_col:str='text', name:str='texts') -> list[str]:
-    if isinstance(texts, str): raise DataError(f"{name} is one string; pass a list of texts (or a DataFrame or Dataset and `text_col`).")
-    if isinstance(texts, pd.DataFrame):
-        check_columns(texts, text_col); texts = texts[text_col]
-    elif hasattr(texts, 'column_names') and hasattr(texts, 'features'):  # a `datasets.Dataset`
-        if text_col not in texts.column_names:
-            raise DataError(f"Column {text_col!r} not found; the dataset has columns {texts.column_names}. Pass `text_col=`.")
-        texts = texts[text_col]
-    return check_texts(texts, text_col)
+def _texts_of(texts, text_col:str='text') -> list[str]:
+    return check_texts(as_texts(texts, [text_col]), text_col)  # every shape of rows, read in one place
 
 # %% ../nbs/20_lm.ipynb #dc8c8056
 def lm_dataloaders(texts, # texts: a list, a Series, a DataFrame or a `datasets.Dataset` (with `text_col`)
@@ -148,15 +141,9 @@ def lm_dataloaders(texts, # texts: a list, a Series, a DataFrame or a `datasets.
         valid = set(random_subset(np.zeros(len(texts)), valid_pct, seed).tolist())
         if not valid: raise DataError(f"valid_pct={valid_pct} of {len(texts)} texts holds out none: use more texts or a larger valid_pct.")
         texts, valid_texts = [t for i,t in enumerate(texts) if i not in valid], [t for i,t in enumerate(texts) if i in valid]
-    else: valid_texts = _texts_of(valid_texts, text_col, 'valid_texts')
-    if len(texts) < bs:
-        raise DataError(f"{len(texts)} training texts make no full batch of {bs} (the last partial batch is dropped): "
-                        "pass more texts or a smaller `bs`.")
-    ds = [TokenizedTexts.from_texts(t, tokenizer, max_length=max_length, cache_dir=cache_dir) for t in (texts, valid_texts)]
-    pad = tokenizer.pad_token_id
-    return TextDataLoaders(text_dl(ds[0], bs, shuffle=True, pad_id=pad, device=device),
-                           text_dl(ds[1], val_bs or 2*bs, shuffle=False, pad_id=pad, device=device),
-                           tokenizer=tokenizer, max_length=max_length, device=device)
+    else: valid_texts = _texts_of(valid_texts, text_col)
+    return TextDataLoaders.from_df(pd.DataFrame({'text': texts}), tokenizer, valid_df=pd.DataFrame({'text': valid_texts}), is_lm=True,
+                                   bs=bs, val_bs=val_bs, max_length=max_length, cache_dir=cache_dir, device=device)
 
 # %% ../nbs/20_lm.ipynb #24b68f8b
 class MaskTokens(Callback):
@@ -219,7 +206,9 @@ def masked_lm_learner(dls:TextDataLoaders, # from `lm_dataloaders`, tokenized wi
                       model:PreTrainedModel|None=None, # a ready masked LM instead of `checkpoint`
                       mlm_probability:float=0.15, # chance that each ordinary token is picked
                       seed:int|None=None, # seeds the fresh parts of the model and the masks
-                      layers_per_group:int=2, # encoder layers per learning-rate group
+                      layers_per_group:int=2, # blocks of a layer stack per learning-rate group (`transformer_layer_groups`)
+                      splitter=None, # model -> parameter groups; default `transformer_layer_groups` with `layers_per_group`
+                      opt_func=None, # a fastai optimizer function; default `fused_adamw`
                       precision:str='auto', # 'auto' (`choose_precision` for the data's device), 'bf16', 'fp16' or 'fp32'
                       bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                       metrics=None, # default: loss per masked token and perplexity
@@ -236,8 +225,8 @@ def masked_lm_learner(dls:TextDataLoaders, # from `lm_dataloaders`, tokenized wi
     cbs = [MaskTokens(mlm_probability, seed)] + precision_callbacks(choice, dls.device) + list(cbs or [])
     learn = MaskedLMLearner(dls, MaskedLMWrapper(model), loss_func=masked_lm_loss,
                             metrics=[MaskedTokenLoss(), MaskedTokenLoss(exp=True)] if metrics is None else metrics,
-                            splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
-                            opt_func=fused_adamw, cbs=cbs, **kwargs)
+                            splitter=splitter or partial(transformer_layer_groups, layers_per_group=layers_per_group),
+                            opt_func=fused_adamw if opt_func is None else opt_func, cbs=cbs, **kwargs)
     learn.precision = choice  # what it trains in, and why
     return learn
 
@@ -255,7 +244,7 @@ def adapt_language_model(texts, # unlabeled texts: a list, a Series, a DataFrame
                          epochs:int=1, # epochs of the whole model
                          lr:float=1e-4, # its peak learning rate (the top layers'; lower layers get down to lr/lr_ratio)
                          lr_ratio:float=1.0, # embeddings' rate = lr / lr_ratio, geometrically spaced across layer groups
-                         freeze_epochs:int=1, # first train only the head (and pooler) for this many epochs; 0 to skip
+                         freeze_epochs:int=1, # first train only the masked-LM head for this many epochs; 0 to skip
                          head_lr:float=1e-3, # the head-only stage's peak learning rate
                          valid_texts=None, # held-out texts; when None, `valid_pct` of `texts`
                          valid_pct:float=0.1, # share of `texts` held out when `valid_texts` is None

@@ -7,9 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+from typing import Sequence
 from torch import nn
 from fastcore.meta import delegates
 from fastai.torch_core import set_seed
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+import transformers
+from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast, PretrainedConfig
 
 from .hub import TINY_CHECKPOINT
 from .data import TextDataLoaders
@@ -17,8 +21,9 @@ from .learner import TextClassifierLearner, text_classifier_learner
 from .sst2.data import SST2_CLASSES, load_sst2
 
 # %% auto #0
-__all__ = ['REVIEWS', 'reviews_df', 'pairs_df', 'multilabel_df', 'regression_df', 'tiny_dls', 'tiny_learner', 'params_snapshot',
-           'changed_params', 'tiny_sst2_dls']
+__all__ = ['REVIEWS', 'TOKENIZER_KINDS', 'TINY_ARCHITECTURES', 'reviews_df', 'pairs_df', 'multilabel_df', 'regression_df',
+           'tiny_tokenizer', 'tiny_config', 'tiny_dls', 'tiny_learner', 'params_snapshot', 'changed_params',
+           'tiny_sst2_dls']
 
 # %% ../nbs/97_test_utils.ipynb #d9f0a39d
 REVIEWS = [("a gorgeous, witty, seductive movie.", 'positive'), ("the plot is nothing but boilerplate clichés", 'negative'),
@@ -92,6 +97,78 @@ def regression_df(n:int=200, # number of pairs
         b = [x if j in keep else _other(pool, x, rng) for j,(x,pool) in enumerate(zip(a, (_COLOURS, _ANIMALS, _PLACES)))]
         rows.append((f"a {a[0]} {a[1]} is in the {a[2]}.", f"a {b[0]} {b[1]} is in the {b[2]}.", round(5*same/3, 3)))
     return pd.DataFrame(rows, columns=['sentence1', 'sentence2', 'score'])
+
+# %% ../nbs/97_test_utils.ipynb #e4dca0bd
+TOKENIZER_KINDS = ('wordpiece', 'bpe', 'unigram')  # BERT's; RoBERTa's and GPT-2's byte level; SentencePiece's (DeBERTa-v3, XLM-R, ALBERT)
+
+_SPECIAL_TOKENS = {'wordpiece': dict(pad_token='[PAD]', unk_token='[UNK]', cls_token='[CLS]', sep_token='[SEP]', mask_token='[MASK]'),
+                   'bpe': dict(bos_token='<s>', pad_token='<pad>', eos_token='</s>', unk_token='<unk>', mask_token='<mask>',
+                               cls_token='<s>', sep_token='</s>'),
+                   'unigram': dict(pad_token='[PAD]', unk_token='[UNK]', cls_token='[CLS]', sep_token='[SEP]', mask_token='[MASK]')}
+
+def tiny_tokenizer(texts:Sequence[str], # what to train it on
+                   kind:str='wordpiece', # one of `TOKENIZER_KINDS`
+                   vocab_size:int=300 # at most this many tokens (byte-level BPE needs more than 256)
+                  ) -> PreTrainedTokenizerFast: # a fast tokenizer with its special tokens, pairs included
+    "A small fast tokenizer trained in-process on `texts`: WordPiece, byte-level BPE, or a SentencePiece-style Unigram with Metaspace."
+    if kind not in TOKENIZER_KINDS: raise ValueError(f"kind must be one of {TOKENIZER_KINDS}, got {kind!r}.")
+    special = _SPECIAL_TOKENS[kind]
+    names = list(dict.fromkeys(special.values()))
+    if kind == 'wordpiece':
+        tok = Tokenizer(models.WordPiece(unk_token=special['unk_token']))
+        tok.normalizer, tok.pre_tokenizer, tok.decoder = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer(), decoders.WordPiece()
+        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=names)
+    elif kind == 'bpe':
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer, tok.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=names, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    else:
+        tok = Tokenizer(models.Unigram())
+        tok.normalizer = normalizers.NFKC()
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement='▁', prepend_scheme='always')
+        tok.decoder = decoders.Metaspace(replacement='▁', prepend_scheme='always')
+        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=names, unk_token=special['unk_token'])
+    tok.train_from_iterator(list(texts), trainer)
+    cls, sep = special['cls_token'], special['sep_token']
+    ids = {t: tok.token_to_id(t) for t in (cls, sep)}
+    tok.post_processor = (processors.RobertaProcessing((sep, ids[sep]), (cls, ids[cls]), trim_offsets=True, add_prefix_space=False)
+                          if kind == 'bpe' else
+                          processors.TemplateProcessing(single=f"{cls} $A {sep}", pair=f"{cls} $A {sep} $B:1 {sep}:1",
+                                                        special_tokens=list(ids.items())))
+    return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=512, **special)
+
+
+# %% ../nbs/97_test_utils.ipynb #6dbde08f
+_TINY = dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, max_position_embeddings=128)
+_TINY_ARCHS = {  # name -> (config class, its settings for a tiny model); the id settings come from the tokenizer
+    'bert': ('BertConfig', _TINY), 'roberta': ('RobertaConfig', _TINY), 'electra': ('ElectraConfig', dict(_TINY, embedding_size=8)),
+    'distilbert': ('DistilBertConfig', dict(dim=16, n_layers=2, n_heads=2, hidden_dim=32, max_position_embeddings=128)),
+    'albert': ('AlbertConfig', dict(_TINY, embedding_size=8, num_hidden_layers=4)),  # one group of layers shared by all four
+    'deberta-v2': ('DebertaV2Config', _TINY),
+    'deberta-v3': ('DebertaV2Config', dict(_TINY, relative_attention=True, position_buckets=16, norm_rel_ebd='layer_norm',
+                                           pos_att_type=['p2c', 'c2p'], position_biased_input=False, share_att_key=True)),
+    'mpnet': ('MPNetConfig', _TINY), 'modernbert': ('ModernBertConfig', _TINY),
+    'gpt2': ('GPT2Config', dict(n_embd=16, n_layer=2, n_head=2, n_positions=128)),
+    'llama': ('LlamaConfig', dict(_TINY, num_key_value_heads=1)),
+    'bart': ('BartConfig', dict(d_model=16, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
+                                encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=128)),
+    't5': ('T5Config', dict(d_model=16, d_kv=8, d_ff=32, num_layers=2, num_decoder_layers=2, num_heads=2)),
+}
+TINY_ARCHITECTURES = tuple(_TINY_ARCHS)  # what `tiny_config` builds
+
+def tiny_config(arch:str, # one of `TINY_ARCHITECTURES`
+                tokenizer:PreTrainedTokenizerBase, # sets the vocabulary size and the special token ids
+                **kwargs # more config settings, e.g. `num_labels=3`
+               ) -> PretrainedConfig: # a config for a model of a few thousand parameters (besides its embeddings)
+    "The config of a tiny random model of architecture `arch` for `tokenizer` (padding, start and end ids included)."
+    if arch not in _TINY_ARCHS: raise ValueError(f"arch must be one of {TINY_ARCHITECTURES}, got {arch!r}.")
+    cls, settings = _TINY_ARCHS[arch]
+    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
+    ids = dict(pad_token_id=tokenizer.pad_token_id, bos_token_id=cls_id, eos_token_id=sep_id)  # BART and T5 pool at the end token
+    if arch == 'modernbert': ids.update(cls_token_id=cls_id, sep_token_id=sep_id)
+    if arch in ('bart', 't5'): ids['decoder_start_token_id'] = cls_id
+    return getattr(transformers, cls)(vocab_size=len(tokenizer), **settings, **ids, **kwargs)
+
 
 # %% ../nbs/97_test_utils.ipynb #417e77c8
 @delegates(TextDataLoaders.from_df, but=['df', 'checkpoint'])

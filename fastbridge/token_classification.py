@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_token_classification.ipynb #62e62534
 from __future__ import annotations
-import contextlib, copy, json, random, warnings
+import contextlib, copy, json, random, re, warnings
 from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,16 +22,16 @@ from fastai.data.core import DataLoaders
 from fastai.data.transforms import CategoryMap
 from fastai.learner import Learner, Metric
 from fastai.text.data import SortedDL
-from fastai.torch_core import default_device
-from seqeval.metrics import f1_score as seqeval_f1, precision_score as seqeval_precision, recall_score as seqeval_recall
+from fastai.torch_core import default_device, explode_types
+from seqeval.metrics import classification_report as seqeval_report, f1_score as seqeval_f1, precision_score as seqeval_precision, recall_score as seqeval_recall
 from seqeval.metrics.sequence_labeling import get_entities
 from transformers import (AutoConfig, AutoModelForTokenClassification, BertForTokenClassification,
                           PreTrainedModel, PreTrainedTokenizerBase)
 
 from .hub import (DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, labels_config, load_tokenizer, resolve_checkpoint,
                   tiny_bert_config, load_pretrained)
-from .data import DataError, SubsetSplitter, check_columns, tokenizer_fingerprint, rows_summary, dataset_splits
-from .learner import HFLearner, HFModelWrapper, HFOutputCallback, fused_adamw, transformer_layer_groups
+from .data import DataError, SubsetSplitter, check_columns, parse_bools, tokenizer_fingerprint, rows_summary, dataset_splits
+from .learner import FASTBRIDGE_FILE, HFLearner, HFModelWrapper, HFOutputCallback, fused_adamw, transformer_layer_groups
 from .precision import precision_callbacks, resolve_precision
 from .export import save_hf_model, training_metadata
 
@@ -287,6 +287,13 @@ def pad_tagged_collate(samples:list[tuple], # `(ids,)` or `(ids, labels)` items 
     for i,s in enumerate(samples): y[i,:len(s[1])] = torch.as_tensor(s[1], dtype=torch.long)
     return x, y
 
+class _TokenDL(SortedDL):
+    "fastai's `SortedDL`, which also knows its batch types without sentences (the empty `DataLoaders` of a loaded learner)."
+    def _one_pass(self):
+        if len(self.dataset): return super()._one_pass()
+        its = self.after_batch(self.create_batch([(np.zeros(1, dtype=np.int64),)]))
+        self._n_inp, self._types = 1, explode_types(its)
+
 def token_dl(ds:TokenizedWords, # the dataset to batch
              bs:int=32, # batch size
              shuffle:bool=False, # length-bucketed shuffled batches (training) or length-sorted batches (inference)
@@ -295,18 +302,18 @@ def token_dl(ds:TokenizedWords, # the dataset to batch
              **kwargs # passed to fastai's `SortedDL`
             ) -> SortedDL:
     "A fastai `DataLoader` over `ds` with length-bucketed batches, per-batch padding and -100 on padded labels."
-    return SortedDL(ds, res=ds.lengths, bs=bs, shuffle=shuffle, drop_last=kwargs.pop('drop_last', shuffle),
+    return _TokenDL(ds, res=ds.lengths, bs=bs, shuffle=shuffle, drop_last=kwargs.pop('drop_last', shuffle),
                     create_batch=partial(pad_tagged_collate, pad_id=pad_id), num_workers=0,
                     device=default_device() if device is None else device, **kwargs)
 
 # %% ../nbs/21_token_classification.ipynb #d9da5879
 def _split_words(tokenizer:PreTrainedTokenizerBase, text:str) -> tuple[list[str], list[tuple[int,int]]]:
-    "Words of `text` and their character spans, as the tokenizer's pre-tokenizer splits it (spaces and punctuation)."
+    "Words of `text` and their character spans, as the tokenizer's pre-tokenizer splits it (spaces and punctuation), without spaces."
     pre = getattr(getattr(tokenizer, 'backend_tokenizer', None), 'pre_tokenizer', None)
-    if pre is None:
-        import re
-        spans = [m.span() for m in re.finditer(r'\S+', text)]
-    else: spans = [tuple(o) for _,o in pre.pre_tokenize_str(text)]
+    spans = [(0, len(text))] if pre is None else [tuple(o) for _,o in pre.pre_tokenize_str(text)]
+    # byte-level BPE (RoBERTa, GPT-2) and SentencePiece's Metaspace (DeBERTa-v3, XLM-R, ALBERT) keep the space before a
+    # word in its span ('Ġlives', '▁lives'), and may leave a lone space as a piece: the words are the spans without spaces
+    spans = [(a + m.start(), a + m.end()) for a,b in spans for m in re.finditer(r'\S+', text[a:b])]
     return [text[a:b] for a,b in spans], spans
 
 def _sentence_words(tokenizer, sentence) -> list[str]:
@@ -333,7 +340,7 @@ class TokenDataLoaders(DataLoaders):
                 tags_col:str='tags', # the column of tag lists (names, or ids with `vocab`)
                 vocab:Sequence[str]|None=None, # tag names in id order; inferred (`infer_tag_vocab`) when None
                 valid_df:pd.DataFrame|None=None, # a separate validation set with the same columns
-                valid_col:str|None=None, # or: a boolean column marking the validation rows
+                valid_col:str|None=None, # or: a column of flags marking the validation rows (True/False, 1/0, yes/no)
                 splitter:Callable|None=None, # or: `df -> (train_idxs, valid_idxs)`, e.g. fastai's `RandomSplitter`; default a seeded random 20%
                 bs:int=16, # training batch size
                 val_bs:int|None=None, # validation batch size (default 2*bs)
@@ -358,7 +365,7 @@ class TokenDataLoaders(DataLoaders):
             n = len(df); df = pd.concat([df, valid_df], ignore_index=True)
             splits = (np.arange(n), np.arange(n, len(df)))
         elif valid_col:
-            m = df[valid_col].astype(bool).values
+            m = parse_bools(df[valid_col], valid_col)  # 'False' in a file is False
             splits = (np.flatnonzero(~m), np.flatnonzero(m))
         elif splitter is not None: splits = splitter(df)
         else: splits = SubsetSplitter(0.8, 0.2, seed=seed)(np.arange(len(df)))
@@ -392,6 +399,19 @@ class TokenDataLoaders(DataLoaders):
         feat = getattr(train.features.get(tags_col), 'feature', None)
         if vocab is None and hasattr(feat, 'names'): vocab = feat.names
         return cls.from_df(train.to_pandas(), checkpoint, tokens_col=tokens_col, tags_col=tags_col, vocab=vocab, **kwargs)
+
+    @classmethod
+    def empty(cls, tokenizer:PreTrainedTokenizerBase, # the fast tokenizer
+              vocab:Sequence[str], # the tag names in id order
+              max_length:int=128, # the maximum number of pieces per sentence
+              bs:int=32, # batch size of `test_dl`
+              checkpoint:str|Path|None=None, # the checkpoint the tokenizer belongs to
+              device=None # where batches go
+             ) -> TokenDataLoaders: # loaders without items
+        "`TokenDataLoaders` without sentences that still tokenize, batch and decode new ones: what a loaded learner predicts with."
+        ds = TokenizedWords([], [], [], None, list(vocab))
+        dls = [token_dl(ds, bs, shuffle=False, pad_id=tokenizer.pad_token_id, device=device) for _ in range(2)]
+        return cls(*dls, tokenizer=tokenizer, checkpoint=checkpoint, max_length=max_length, device=device)
 
     def test_dl(self, sentences:Sequence, # texts (split into words like the tokenizer does) or lists of words
                 bs:int|None=None, # batch size (default: the validation batch size)
@@ -591,6 +611,34 @@ class TokenClassifierLearner(HFLearner):
                      for w,i,c in zip(words, ids, conf)]
         return pd.DataFrame(rows)
 
+    @classmethod
+    def from_pretrained(cls, path:str|Path, # a folder `export_token_classifier` or `save_pretrained` wrote (or any HF token classifier folder)
+                        cpu:bool=True, # put the model and the batches on the CPU
+                        **kwargs # passed to `token_classifier_learner` (metrics, cbs, precision, ...)
+                       ) -> TokenClassifierLearner: # a learner with empty DataLoaders that predicts
+        "A learner rebuilt from a saved folder, ready to `predict`, `predict_words` or train on new DataLoaders: safetensors and JSON, nothing unpickled."
+        path = resolve_checkpoint(path)
+        if not isinstance(path, Path): raise ValueError(f"{path!r} is not a local folder: give the folder the learner was exported to.")
+        meta = json.loads((path/FASTBRIDGE_FILE).read_text()) if (path/FASTBRIDGE_FILE).is_file() else {}
+        model = load_pretrained(AutoModelForTokenClassification, path, use_safetensors=True)
+        tags = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
+        dls = TokenDataLoaders.empty(load_tokenizer(path), tags, meta.get('max_length') or 128, checkpoint=path,
+                                     device='cpu' if cpu else None)
+        return token_classifier_learner(dls, model=model, **kwargs)
+
+    def entity_report(self, ds_idx:int=1 # 1: validation set, 0: training set
+                     ) -> pd.DataFrame: # one row per entity type, then the micro, macro and weighted averages
+        "seqeval's report per entity type on `dls[ds_idx]` (CoNLL rules, as `EntityScore`): precision, recall, F1 and support."
+        dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
+        with self.no_bar(): probs, targs = self.get_preds(dl=dl)
+        vocab, true, pred = self.dls.vocab, [], []
+        for p,t in zip(probs.argmax(-1), targs):
+            keep = t != -100
+            true.append([vocab[i] for i in t[keep].tolist()]); pred.append([vocab[i] for i in p[keep].tolist()])
+        rep = pd.DataFrame(seqeval_report(true, pred, output_dict=True, zero_division=0)).T
+        rep = rep.rename(columns={'f1-score': 'f1'})[['precision', 'recall', 'f1', 'support']]
+        return rep.astype({'support': int})
+
     def results_frame(self, ds_idx:int=1, # 1: validation set, 0: training set
                       max_n:int=4 # how many sentences (the first of the dataset)
                      ) -> pd.DataFrame:
@@ -625,7 +673,9 @@ def token_classifier_learner(dls:TokenDataLoaders, # from `TokenDataLoaders`; it
                              checkpoint:str|Path|None=None, # alias, local directory or Hub id; default `dls.checkpoint`
                              model:PreTrainedModel|None=None, # a ready token-classification model instead
                              metrics=None, # default: `default_token_metrics()`
-                             layers_per_group:int=2, # encoder layers per learning-rate group
+                             layers_per_group:int=2, # blocks of a layer stack per learning-rate group (`transformer_layer_groups`)
+                             splitter=None, # model -> parameter groups; default `transformer_layer_groups` with `layers_per_group`
+                             opt_func=None, # a fastai optimizer function; default `fused_adamw`
                              precision:str='auto', # 'auto' (`choose_precision` for the data's device), 'bf16', 'fp16' or 'fp32'
                              bf16:bool|None=None, # the older switch: True is precision='bf16', False 'fp32'
                              seed:int|None=None, # seeds the new classification head
@@ -650,8 +700,8 @@ def token_classifier_learner(dls:TokenDataLoaders, # from `TokenDataLoaders`; it
     cbs = [HFOutputCallback(), PadToLongest()] + precision_callbacks(choice, dls.device) + list(L(cbs))
     learn = TokenClassifierLearner(dls, HFModelWrapper(model), loss_func=TokenCrossEntropy(),
                                    metrics=default_token_metrics() if metrics is None else metrics,
-                                   splitter=partial(transformer_layer_groups, layers_per_group=layers_per_group),
-                                   opt_func=fused_adamw, train_bn=train_bn, cbs=cbs, **kwargs)
+                                   splitter=splitter or partial(transformer_layer_groups, layers_per_group=layers_per_group),
+                                   opt_func=fused_adamw if opt_func is None else opt_func, train_bn=train_bn, cbs=cbs, **kwargs)
     learn.precision = choice  # what it trains in, and why
     return learn
 

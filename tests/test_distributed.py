@@ -110,3 +110,28 @@ def test_torchrun_cli_on_cpu(tmp_path):
     assert (m['world_size'], m['bs_per_process'], m['n_train']) == (2, 8, 128)
     config = json.loads((tmp_path/'run'/'model'/'config.json').read_text())
     assert config['id2label'] == {'0': 'negative', '1': 'positive'}
+
+
+def test_entry_point_takes_pairs_and_dataloaders_arguments():
+    "The HF course's MRPC: sentence pairs; and the other DataLoaders arguments (a validation column read from a file's strings)."
+    from fastbridge.test_utils import pairs_df
+    pairs = pairs_df(48).assign(is_valid=['False'] * 32 + ['True'] * 16)
+    res = fit_text_classifier(pairs, checkpoint='tiny-bert', text_col=['sentence1', 'sentence2'], valid_col='is_valid', epochs=1,
+                              lr=3e-3, bs=8, seed=0, bf16=False, quiet=True)
+    assert (res['n_train'], res['n_valid'], res['world_size']) == (32, 16, 1)
+    assert 'f1_score(equivalent)' in res and len(res['valid_preds']) == 16
+    topics = pairs.assign(tags=['a;b', 'a', 'b', 'a'] * 12)
+    multi = fit_text_classifier(topics, checkpoint='tiny-bert', text_col='sentence1', label_col='tags', label_delim=';',
+                                valid_col='is_valid', epochs=1, bs=8, seed=0, bf16=False, quiet=True)
+    assert all(isinstance(p, list) for p in multi['valid_preds'])
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_train_pairs_like_one():
+    from fastbridge.test_utils import pairs_df
+    pairs = pairs_df(96)
+    args = dict(train=pairs.iloc[:64], valid=pairs.iloc[64:], checkpoint='tiny-bert', text_col=['sentence1', 'sentence2'], epochs=1,
+                lr=3e-3, bs=16, seed=0, bf16=False, dropout=0.0, quiet=True, return_weights=True)
+    one = fit_text_classifier(**args)
+    two = launch(fit_text_classifier, 2, threads=1, timeout_s=400, **args)
+    assert _max_diff(one['weights'], two[0]['weights']) < 1e-4 and two[0]['valid_preds'] == one['valid_preds']

@@ -60,7 +60,7 @@ def test_directory_holds_weights_tokenizer_labels_and_card(learn, exported):
     assert d.base_model is None  # tiny-bert starts from random weights
     last = dict(zip(learn.recorder.metric_names[1:-1], learn.recorder.values[-1]))
     assert {r.metric_type: r.metric_value for r in d.eval_results} == \
-           {'accuracy': round(last['accuracy'], 4), 'f1': round(last['f1_score'], 4)}
+           {'accuracy': round(last['accuracy'], 4), 'f1': round(last['f1_score(positive)'], 4)}
     for section in ('## Intended use', '## Training procedure', '## Results', '## Limitations and biases'):
         assert section in card.text
 
@@ -115,7 +115,7 @@ def test_labels_come_from_the_data_not_the_model(learn, tmp_path):
     out = export_model(fresh, tmp_path/'fresh')
     assert json.loads((out/'config.json').read_text())['id2label'] == {'0': 'negative', '1': 'positive'}
     meta = json.loads((out/'training.json').read_text())
-    assert meta['fits'] == [] and meta['results_source'] == 'validate' and set(meta['results']) == {'valid_loss', 'accuracy', 'f1_score'}
+    assert meta['fits'] == [] and meta['results_source'] == 'validate' and set(meta['results']) == {'valid_loss', 'accuracy', 'f1_score(positive)'}
     assert 'measured when the model was exported' in ModelCard.load(out/'README.md').text
 
 
@@ -268,3 +268,30 @@ def test_minilm_round_trip_with_truncation(tmp_path):
     long = "a dull, tedious film. " * 10 + "but the last hour is a joyous, moving triumph. " * 20
     assert len(tok(long)['input_ids']) > 128
     check_round_trip(learn, out, TEXTS[:-1] + [long])
+
+
+def test_regression_exports(tmp_path):
+    "A regressor has no classes (`dls.vocab` is None): the export names its one output and says it predicts a number."
+    from fastbridge.test_utils import regression_df, tiny_dls, tiny_learner
+    sts = regression_df(12)
+    learn = tiny_learner(tiny_dls(sts, text_col=['sentence1', 'sentence2'], label_col='score'))
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 1e-3)
+    out = export_model(learn, tmp_path/'sts')
+    meta = json.loads((out/'training.json').read_text())
+    assert (meta['task'], meta['labels']) == ('regression', ['score'])
+    assert 'for regression: it predicts score' in ModelCard.load(out/'README.md').text
+
+
+def test_f1_names_its_positive_class(tmp_path):
+    "MRPC-style labels: F1 scores 'equivalent' (GLUE's choice), not the class that sorts second, and says so."
+    from fastbridge.test_utils import pairs_df, tiny_dls, tiny_learner
+    pairs = pairs_df(16)
+    learn = tiny_learner(tiny_dls(pairs, text_col=['sentence1', 'sentence2']))
+    f1 = learn.metrics[1]
+    assert (list(learn.dls.vocab), f1.name, f1.kwargs['pos_label']) == (['equivalent', 'not_equivalent'], 'f1_score(equivalent)', 0)
+    own = tiny_learner(tiny_dls(pairs, text_col=['sentence1', 'sentence2']), pos_label='not_equivalent')
+    assert (own.metrics[1].name, own.metrics[1].kwargs['pos_label']) == ('f1_score(not_equivalent)', 1)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 1e-3)
+    out = export_model(learn, tmp_path/'mrpc', dataset='nyu-mll/glue', dataset_name='MRPC')
+    d = ModelCard.load(out/'README.md').data
+    assert {r.metric_type: r.metric_name for r in d.eval_results} == {'accuracy': 'accuracy', 'f1': 'f1_score(equivalent)'}
