@@ -40,13 +40,14 @@ main: $(STAMP)
 
 # nbdev_test runs notebooks in parallel: one torch thread each keeps them from fighting over the cores.
 # The library in fastbridge/ must be exactly what the notebooks export; then every notebook runs as a test,
-# then pytest, the lessons included (exit code 5, "no tests collected", is not a failure).
+# then pytest, the lessons included (exit code 5, "no tests collected", is not a failure), in two processes of one
+# torch thread each (pytest-xdist; a file's tests stay in one process, so its module fixtures are built once).
 test: export HF_HUB_OFFLINE = 1
 test: $(STAMP)
 	$(BIN)/nbdev_export
 	@git diff --quiet -- fastbridge || { echo "fastbridge/ differs from what nbs/ exports: run nbdev_export and commit" >&2; git diff --stat -- fastbridge >&2; exit 1; }
 	for d in $(NB_TEST_DIRS); do OMP_NUM_THREADS=1 $(BIN)/nbdev_test --path $$d --flags slow --timing || exit 1; done
-	$(BIN)/python -m pytest tests -ra --durations=15; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -ra --durations=15 -n 2 --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
 # The website: _quarto.yml declares it; nbdev's processors + Sphinx/myst-nb render it offline, failing on any warning.
 # (tests/test_docs_site.py builds it the same way when _docs/ is older than its sources.)
