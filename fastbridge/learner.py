@@ -34,8 +34,8 @@ from .precision import PrecisionChoice, choose_precision, is_precision_callback,
 
 # %% auto #0
 __all__ = ['FASTBRIDGE_FILE', 'HFModelWrapper', 'HFOutputCallback', 'unwrap_model', 'transformer_layer_groups', 'set_dropout',
-           'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'positive_class', 'positive_class_metric',
-           'default_metrics', 'task_loss', 'text_classifier_learner', 'load_learner']
+           'folder_metadata', 'HFLearner', 'TextClassifierLearner', 'fused_adamw', 'positive_class',
+           'positive_class_metric', 'default_metrics', 'task_loss', 'text_classifier_learner', 'load_learner']
 
 # %% ../nbs/13_learner.ipynb #54feb0e6
 class HFModelWrapper(nn.Module):
@@ -110,6 +110,12 @@ def set_dropout(model:nn.Module, # any model
 
 # %% ../nbs/13_learner.ipynb #0451bd77
 FASTBRIDGE_FILE = 'fastbridge.json'  # what a model folder adds to the Hugging Face files: how the data was read
+
+def folder_metadata(path:Path # a model folder
+                   ) -> dict: # what its `FASTBRIDGE_FILE` says; empty for a plain Hugging Face folder
+    "How the data of the model saved in `path` was read (task, columns, learner), as `HFLearner.save_pretrained` wrote it."
+    f = Path(path)/FASTBRIDGE_FILE
+    return json.loads(f.read_text(encoding='utf-8')) if f.is_file() else {}
 
 def _reorder(o, order):
     if o is None: return None
@@ -252,7 +258,7 @@ class TextClassifierLearner(HFLearner):
         "A learner rebuilt from a saved folder, ready to `predict`, `get_preds` or train on: weights read from safetensors, nothing unpickled."
         path = resolve_checkpoint(path)
         if not isinstance(path, Path): raise ValueError(f"{path!r} is not a local folder: give the folder `learn.export()` wrote.")
-        meta = json.loads((path/FASTBRIDGE_FILE).read_text()) if (path/FASTBRIDGE_FILE).exists() else {}
+        meta = folder_metadata(path)
         model = load_pretrained(AutoModelForSequenceClassification, path, use_safetensors=True)
         cfg = model.config
         task = meta.get('task') or cfg.problem_type or (REGRESSION if cfg.num_labels == 1 else SINGLE_LABEL)
@@ -432,7 +438,7 @@ def load_learner(fname:str|Path, # a folder `learn.export()` wrote, a Hugging Fa
     "fastai's `load_learner` that also opens fastbridge's model folders (from safetensors and JSON, nothing unpickled); any other file goes to fastai's own."
     path = Path(fname)
     if not path.is_dir(): return fastai_load_learner(fname, cpu=cpu, **kwargs)
-    meta = json.loads((path/FASTBRIDGE_FILE).read_text()) if (path/FASTBRIDGE_FILE).is_file() else {}
+    meta = folder_metadata(path)
     name = meta.get('learner')
     if name is None:  # a Hugging Face folder (or one saved before fastbridge named the learner): its architecture tells
         if not (path/'config.json').is_file():

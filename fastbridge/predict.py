@@ -14,7 +14,7 @@ import torch
 
 from .hub import quiet_transformers
 from .data import MULTI_LABEL, SINGLE_LABEL, TASKS, DataError, check_texts
-from .learner import FASTBRIDGE_FILE, TextClassifierLearner
+from .learner import TextClassifierLearner, folder_metadata
 
 # %% auto #0
 __all__ = ['TextPredictor', 'FunctionPredictor', 'LearnerPredictor', 'PipelinePredictor', 'as_predictor']
@@ -229,7 +229,7 @@ class PipelinePredictor(TextPredictor):
         if isinstance(model, (str, Path)):
             path = _model_folder(model)
             with quiet_transformers(): model = pipeline('text-classification', model=str(path), **{'device': 'cpu', **kwargs})
-            meta = json.loads((path/FASTBRIDGE_FILE).read_text()) if (path/FASTBRIDGE_FILE).is_file() else {}
+            meta = folder_metadata(path)
             name, text_cols = name or path.name, meta.get('text_cols')  # the columns the learner read, for DataFrames
         else: text_cols = None
         cfg = getattr(getattr(model, 'model', None), 'config', None)

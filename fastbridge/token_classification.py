@@ -31,7 +31,7 @@ from transformers import (AutoConfig, AutoModelForTokenClassification, BertForTo
 from .hub import (DEFAULT_CHECKPOINT, TINY_CHECKPOINT, Checkpoint, labels_config, load_tokenizer, resolve_checkpoint,
                   tiny_bert_config, load_pretrained)
 from .data import DataError, SubsetSplitter, check_columns, parse_bools, tokenizer_fingerprint, rows_summary, dataset_splits
-from .learner import FASTBRIDGE_FILE, HFLearner, HFModelWrapper, HFOutputCallback, fused_adamw, transformer_layer_groups
+from .learner import HFLearner, folder_metadata, HFModelWrapper, HFOutputCallback, fused_adamw, transformer_layer_groups
 from .precision import precision_callbacks, resolve_precision
 from .export import save_hf_model, training_metadata
 
@@ -619,7 +619,7 @@ class TokenClassifierLearner(HFLearner):
         "A learner rebuilt from a saved folder, ready to `predict`, `predict_words` or train on new DataLoaders: safetensors and JSON, nothing unpickled."
         path = resolve_checkpoint(path)
         if not isinstance(path, Path): raise ValueError(f"{path!r} is not a local folder: give the folder the learner was exported to.")
-        meta = json.loads((path/FASTBRIDGE_FILE).read_text()) if (path/FASTBRIDGE_FILE).is_file() else {}
+        meta = folder_metadata(path)
         model = load_pretrained(AutoModelForTokenClassification, path, use_safetensors=True)
         tags = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
         dls = TokenDataLoaders.empty(load_tokenizer(path), tags, meta.get('max_length') or 128, checkpoint=path,
